@@ -1,0 +1,771 @@
+//! The checked rule set: compiled patterns, parsed targets and path rewrites; matching a request
+//! path to a rule and building the upstream URL.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use globset::{GlobBuilder, GlobMatcher};
+use http::{HeaderName, HeaderValue};
+use regex::Regex;
+
+use crate::config::{self, At, ConfigSpec, Diagnostic, LoadError, RuleSpec, Severity, TargetSpec};
+use crate::jsonc::Pos;
+
+/// Regexes from the file are bounded so a pathological pattern cannot eat the machine.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// All rules from one version of the config file, in file order.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// The file the rules came from; `None` when running without one.
+    pub source: Option<PathBuf>,
+}
+
+/// One proxy rule, ready to use.
+#[derive(Debug)]
+pub struct Rule {
+    /// The pattern (or the context list) as written, for logs.
+    pub name: String,
+    pub matcher: Matcher,
+    /// Why this rule cannot forward; requests it takes get a 502 that says so.
+    pub problem: Option<String>,
+    pub target: Option<Target>,
+    pub change_origin: bool,
+    pub path_rewrite: Vec<(Regex, String)>,
+    pub ws: bool,
+    pub secure: bool,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub xfwd: bool,
+    pub log_level: LogLevel,
+    pub proxy_timeout: Option<Duration>,
+    /// The normalised form shown by the banner and `check`, and compared on reload.
+    pub summary: String,
+}
+
+/// A rule's own log threshold (`logLevel`), as in http-proxy-middleware.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Silent,
+}
+
+/// The backend a rule forwards to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// `true` for https:// and wss://.
+    pub tls: bool,
+    /// The target was written as ws:// or wss://.
+    pub ws_scheme: bool,
+    /// Host as written (IPv6 in brackets), lower-cased.
+    pub host: String,
+    pub port: u16,
+    /// Path prefix from the target URL, without a trailing slash ("" for none).
+    pub base_path: String,
+}
+
+impl Target {
+    pub fn scheme(&self) -> &'static str {
+        if self.tls {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// `host` or `host:port` when the port is not the scheme's default: the Host header value.
+    pub fn authority(&self) -> String {
+        let default = if self.tls { 443 } else { 80 };
+        if self.port == default {
+            self.host.clone()
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// The target as written back, for logs (`ws://` kept for WebSocket targets).
+    pub fn display(&self) -> String {
+        let scheme = match (self.ws_scheme, self.tls) {
+            (true, true) => "wss",
+            (true, false) => "ws",
+            (false, true) => "https",
+            (false, false) => "http",
+        };
+        format!("{scheme}://{}{}", self.authority(), self.base_path)
+    }
+}
+
+/// The patterns of one rule. A path matches when any include matches (or there are only
+/// excludes) and no exclude does.
+#[derive(Debug, Default)]
+pub struct Matcher {
+    include: Vec<Pattern>,
+    exclude: Vec<Pattern>,
+}
+
+#[derive(Debug)]
+enum Pattern {
+    Prefix(String),
+    Regex(Regex),
+    Glob(GlobMatcher, Option<String>),
+}
+
+impl Pattern {
+    fn matches(&self, path: &str) -> bool {
+        match self {
+            Pattern::Prefix(p) => path.starts_with(p.as_str()),
+            Pattern::Regex(r) => r.is_match(path),
+            // micromatch lets `/api/**` match `/api` itself; globset does not.
+            Pattern::Glob(g, base) => g.is_match(path) || base.as_deref() == Some(path),
+        }
+    }
+}
+
+impl Matcher {
+    pub fn matches(&self, path: &str) -> bool {
+        if self.include.is_empty() && self.exclude.is_empty() {
+            return false;
+        }
+        let included = self.include.is_empty() || self.include.iter().any(|p| p.matches(path));
+        included && !self.exclude.iter().any(|p| p.matches(path))
+    }
+}
+
+impl RuleSet {
+    /// Loads and checks a config file. Only a file that cannot be read or parsed is an error;
+    /// problems with single rules are in [`RuleSet::diagnostics`].
+    pub fn load(file: &Path) -> Result<RuleSet, LoadError> {
+        let spec = config::load(file)?;
+        Ok(Self::from_spec(file, spec))
+    }
+
+    /// Checks parsed specs; `file` is used in diagnostics.
+    pub fn from_spec(file: &Path, spec: ConfigSpec) -> RuleSet {
+        let mut diagnostics = spec.diagnostics;
+        let rules = spec
+            .rules
+            .into_iter()
+            .map(|r| compile(file, r, &mut diagnostics))
+            .collect();
+        RuleSet {
+            rules,
+            diagnostics,
+            source: Some(file.to_path_buf()),
+        }
+    }
+
+    /// The first rule whose patterns match `path` (without the query).
+    pub fn find(&self, path: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.matcher.matches(path))
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+}
+
+impl Rule {
+    /// The path and query to request upstream, for a request's path and query:
+    /// `pathRewrite` (first matching key), then the target's base path prepended.
+    pub fn upstream_path(&self, path_and_query: &str) -> String {
+        let mut p = std::borrow::Cow::Borrowed(path_and_query);
+        // http-proxy-middleware applies the first rewrite whose regex matches, to the whole
+        // request URL (query included), replacing the first match as JavaScript's replace does.
+        for (re, replacement) in &self.path_rewrite {
+            if let Some(caps) = re.captures(&p) {
+                let mut out = String::with_capacity(p.len() + replacement.len());
+                let m = caps.get(0).map_or(0..0, |m| m.range());
+                out.push_str(&p[..m.start]);
+                expand_js(&caps, replacement, &p, &mut out);
+                out.push_str(&p[m.end..]);
+                p = std::borrow::Cow::Owned(out);
+                break;
+            }
+        }
+        let base = self.target.as_ref().map_or("", |t| t.base_path.as_str());
+        join_path(base, &p)
+    }
+
+    /// The full upstream URL for a request's path and query.
+    pub fn upstream_url(&self, path_and_query: &str) -> Option<String> {
+        let t = self.target.as_ref()?;
+        Some(format!(
+            "{}://{}{}",
+            t.scheme(),
+            t.authority(),
+            self.upstream_path(path_and_query)
+        ))
+    }
+}
+
+/// Joins a base path and a request path with exactly one slash between them, as http-proxy's
+/// `urlJoin` does at the seam (it keeps the rest of the path as the browser sent it).
+pub fn join_path(base: &str, path: &str) -> String {
+    let (path, query) = match path.find('?') {
+        Some(i) => (&path[..i], Some(&path[i..])),
+        None => (path, None),
+    };
+    let mut out = String::with_capacity(base.len() + path.len() + 2);
+    out.push_str(base.trim_end_matches('/'));
+    if path.is_empty() {
+        if base.ends_with('/') || out.is_empty() {
+            out.push('/');
+        }
+    } else {
+        out.push('/');
+        out.push_str(path.trim_start_matches('/'));
+    }
+    if let Some(q) = query {
+        out.push_str(q);
+    }
+    out
+}
+
+/// JavaScript's `String.prototype.replace` replacement patterns: `$1`…`$99`, `$&`, `` $` ``,
+/// `$'`, `$$` and `$<name>`. Unknown `$` sequences stay as written, as in JavaScript.
+fn expand_js(caps: &regex::Captures<'_>, replacement: &str, input: &str, out: &mut String) {
+    let whole = caps.get(0).map_or(0..0, |m| m.range());
+    let bytes = replacement.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'$' || i + 1 >= bytes.len() {
+            let ch = replacement[i..].chars().next().unwrap_or('$');
+            out.push(ch);
+            i += ch.len_utf8();
+            continue;
+        }
+        let next = bytes[i + 1];
+        match next {
+            b'$' => {
+                out.push('$');
+                i += 2;
+            }
+            b'&' => {
+                out.push_str(&input[whole.clone()]);
+                i += 2;
+            }
+            b'`' => {
+                out.push_str(&input[..whole.start]);
+                i += 2;
+            }
+            b'\'' => {
+                out.push_str(&input[whole.end..]);
+                i += 2;
+            }
+            b'0'..=b'9' => {
+                // Two digits if that names a group, else one (JavaScript's rule).
+                let one = usize::from(next - b'0');
+                let two = bytes
+                    .get(i + 2)
+                    .filter(|b| b.is_ascii_digit())
+                    .map(|b| one * 10 + usize::from(b - b'0'));
+                let groups = caps.len() - 1;
+                if let Some(n) = two.filter(|n| *n >= 1 && *n <= groups) {
+                    out.push_str(caps.get(n).map_or("", |m| m.as_str()));
+                    i += 3;
+                } else if one >= 1 && one <= groups {
+                    out.push_str(caps.get(one).map_or("", |m| m.as_str()));
+                    i += 2;
+                } else {
+                    out.push('$');
+                    i += 1;
+                }
+            }
+            b'<' => match replacement[i + 2..].find('>') {
+                Some(end) => {
+                    let name = &replacement[i + 2..i + 2 + end];
+                    out.push_str(caps.name(name).map_or("", |m| m.as_str()));
+                    i += 3 + end;
+                }
+                None => {
+                    out.push('$');
+                    i += 1;
+                }
+            },
+            _ => {
+                out.push('$');
+                i += 1;
+            }
+        }
+    }
+}
+
+fn is_glob(p: &str) -> bool {
+    p.contains(['*', '?', '[', '{'])
+}
+
+fn compile_pattern(p: &str) -> Result<Pattern, String> {
+    if p.starts_with('^') {
+        return regex::RegexBuilder::new(p)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .build()
+            .map(Pattern::Regex)
+            .map_err(|e| format!("pattern \"{p}\" is not a valid regular expression: {}", one_line(&e.to_string())));
+    }
+    if is_glob(p) {
+        let glob = GlobBuilder::new(p)
+            .literal_separator(true)
+            .backslash_escape(true)
+            .build()
+            .map_err(|e| format!("pattern \"{p}\" is not a valid glob: {}", glob_reason(&e)))?;
+        let base = p.strip_suffix("/**").map(str::to_string);
+        return Ok(Pattern::Glob(glob.compile_matcher(), base));
+    }
+    Ok(Pattern::Prefix(p.to_string()))
+}
+
+fn glob_reason(e: &globset::Error) -> String {
+    e.kind().to_string()
+}
+
+/// Regex errors span several lines with a caret diagram; logs want one line.
+fn one_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.chars().all(|c| c == '^' || c == ' '))
+        .last()
+        .unwrap_or(s)
+        .trim_start_matches("error: ")
+        .to_string()
+}
+
+fn compile(file: &Path, spec: RuleSpec, diagnostics: &mut Vec<Diagnostic>) -> Rule {
+    let mut problems: Vec<String> = spec.errors.clone();
+    let mut error = |pos: Pos, message: String, problems: &mut Vec<String>| {
+        diagnostics.push(Diagnostic {
+            severity: Severity::Error,
+            file: file.to_path_buf(),
+            pos,
+            rule: Some(spec.name.clone()),
+            message: message.clone(),
+        });
+        problems.push(message);
+    };
+
+    let mut matcher = Matcher::default();
+    for At { value, pos } in &spec.patterns {
+        let (negated, body) = match value.strip_prefix('!') {
+            Some(rest) => (true, rest),
+            None => (false, value.as_str()),
+        };
+        match compile_pattern(body) {
+            Ok(p) if negated => matcher.exclude.push(p),
+            Ok(p) => matcher.include.push(p),
+            Err(e) => error(*pos, e, &mut problems),
+        }
+    }
+
+    let target = match &spec.target {
+        Some(At { value, pos }) => match parse_target(value) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                error(*pos, e, &mut problems);
+                None
+            }
+        },
+        None => {
+            if spec.errors.is_empty() {
+                problems.push("the rule has no \"target\"".into());
+            }
+            None
+        }
+    };
+
+    let mut path_rewrite = Vec::new();
+    for (At { value, pos }, replacement) in &spec.path_rewrite {
+        match regex::RegexBuilder::new(value)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .build()
+        {
+            Ok(re) => path_rewrite.push((re, replacement.clone())),
+            Err(e) => error(
+                *pos,
+                format!(
+                    "pathRewrite key \"{value}\" is not a valid regular expression: {}",
+                    one_line(&e.to_string())
+                ),
+                &mut problems,
+            ),
+        }
+    }
+
+    let mut headers = Vec::new();
+    for (At { value, pos }, v) in &spec.headers {
+        match (
+            HeaderName::from_bytes(value.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
+            (Ok(n), Ok(v)) => headers.push((n, v)),
+            (Err(_), _) => error(
+                *pos,
+                format!("headers: \"{value}\" is not a valid header name"),
+                &mut problems,
+            ),
+            (_, Err(_)) => error(
+                *pos,
+                format!("headers: the value of \"{value}\" is not a valid header value: \"{v}\""),
+                &mut problems,
+            ),
+        }
+    }
+
+    let log_level = match spec.log_level.as_ref() {
+        None => LogLevel::Info,
+        Some(At { value, pos }) => match value.to_ascii_lowercase().as_str() {
+            "debug" | "trace" => LogLevel::Debug,
+            "info" | "log" => LogLevel::Info,
+            "warn" => LogLevel::Warn,
+            "error" => LogLevel::Error,
+            "silent" => LogLevel::Silent,
+            _ => {
+                error(
+                    *pos,
+                    format!("logLevel \"{value}\" is not one of \"debug\", \"info\", \"warn\", \"error\", \"silent\""),
+                    &mut problems,
+                );
+                LogLevel::Info
+            }
+        },
+    };
+
+    let proxy_timeout = match spec.proxy_timeout.as_ref() {
+        None => None,
+        Some(At { value, pos }) => {
+            if value.is_finite() && *value > 0.0 && *value <= 86_400_000.0 {
+                Some(Duration::from_micros((*value * 1000.0) as u64))
+            } else if *value == 0.0 {
+                None
+            } else {
+                error(
+                    *pos,
+                    format!("proxyTimeout {value} is not a number of milliseconds between 0 and 86400000"),
+                    &mut problems,
+                );
+                None
+            }
+        }
+    };
+
+    let ws = spec.ws.unwrap_or(false) || target.as_ref().is_some_and(|t| t.ws_scheme);
+    let mut rule = Rule {
+        name: spec.name.clone(),
+        matcher,
+        problem: if problems.is_empty() {
+            None
+        } else {
+            Some(problems.join("; "))
+        },
+        target,
+        change_origin: spec.change_origin.unwrap_or(false),
+        path_rewrite,
+        ws,
+        secure: spec.secure.unwrap_or(true),
+        headers,
+        xfwd: spec.xfwd.unwrap_or(false),
+        log_level,
+        proxy_timeout,
+        summary: String::new(),
+    };
+    rule.summary = summarize(&rule);
+    rule
+}
+
+fn summarize(rule: &Rule) -> String {
+    let mut s = format!("{} → ", rule.name);
+    match &rule.target {
+        Some(t) => s.push_str(&t.display()),
+        None => s.push_str("(no usable target)"),
+    }
+    let mut flags = Vec::new();
+    if rule.change_origin {
+        flags.push("changeOrigin".to_string());
+    }
+    if rule.ws {
+        flags.push("ws".into());
+    }
+    for (re, to) in &rule.path_rewrite {
+        flags.push(format!("rewrite {} → \"{to}\"", re.as_str()));
+    }
+    if !rule.secure && rule.target.as_ref().is_some_and(|t| t.tls) {
+        flags.push("insecure".into());
+    }
+    if rule.xfwd {
+        flags.push("xfwd".into());
+    }
+    for (n, v) in &rule.headers {
+        flags.push(format!("{n}: {}", v.to_str().unwrap_or("…")));
+    }
+    if let Some(t) = rule.proxy_timeout {
+        flags.push(format!("proxyTimeout {}ms", t.as_millis()));
+    }
+    if rule.log_level != LogLevel::Info {
+        flags.push(format!("logLevel {:?}", rule.log_level).to_lowercase());
+    }
+    if !flags.is_empty() {
+        let _ = write!(s, "  [{}]", flags.join(", "));
+    }
+    if let Some(p) = &rule.problem {
+        let _ = write!(s, "  (broken: {p})");
+    }
+    s
+}
+
+/// Parses a target into scheme, host, port and base path, with advice for common mistakes.
+pub fn parse_target(spec: &TargetSpec) -> Result<Target, String> {
+    let url = match spec {
+        TargetSpec::Url(u) => u.trim().to_string(),
+        TargetSpec::Parts {
+            protocol,
+            host,
+            hostname,
+            port,
+            path,
+        } => {
+            let scheme = protocol
+                .as_deref()
+                .unwrap_or("http:")
+                .trim_end_matches(':')
+                .trim_end_matches("//")
+                .trim_end_matches(':');
+            let Some(h) = hostname.as_deref().or(host.as_deref()) else {
+                return Err("target object needs \"host\" or \"hostname\"".into());
+            };
+            let mut u = format!("{scheme}://{h}");
+            // Node's `host` may already carry the port; `hostname` never does.
+            if let Some(p) = port {
+                if hostname.is_some() || !h.contains(':') || h.ends_with(']') {
+                    u.push(':');
+                    u.push_str(p);
+                }
+            }
+            if let Some(p) = path {
+                if !p.starts_with('/') {
+                    u.push('/');
+                }
+                u.push_str(p);
+            }
+            u
+        }
+    };
+    let shown = &url;
+    let Some((scheme, rest)) = url.split_once("://") else {
+        let suggestion = match url.split_once(':') {
+            Some((s, rest)) if ["http", "https", "ws", "wss"].contains(&s.to_ascii_lowercase().as_str()) => {
+                format!("{s}://{}", rest.trim_start_matches('/'))
+            }
+            _ if url.ends_with(":443") => format!("https://{url}"),
+            _ => format!("http://{url}"),
+        };
+        return Err(format!(
+            "target \"{shown}\" has no scheme; did you mean \"{suggestion}\"?"
+        ));
+    };
+    let (tls, ws_scheme) = match scheme.to_ascii_lowercase().as_str() {
+        "http" => (false, false),
+        "https" => (true, false),
+        "ws" => (false, true),
+        "wss" => (true, true),
+        other => {
+            return Err(format!(
+                "target \"{shown}\": scheme \"{other}:\" is not supported; use http://, https://, ws:// or wss://"
+            ))
+        }
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    if authority.contains('@') {
+        return Err(format!(
+            "target \"{shown}\": credentials in the URL are not supported"
+        ));
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let Some(close) = v6.find(']') else {
+            return Err(format!("target \"{shown}\": unclosed '[' in the host"));
+        };
+        let host = &authority[..close + 2];
+        let after = &v6[close + 1..];
+        let port = match after.strip_prefix(':') {
+            Some(p) => Some(p),
+            None if after.is_empty() => None,
+            None => return Err(format!("target \"{shown}\": unexpected \"{after}\" after the host")),
+        };
+        if host[1..host.len() - 1].parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(format!("target \"{shown}\": \"{host}\" is not an IPv6 address"));
+        }
+        (host.to_string(), port)
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p)),
+            None => (authority.to_string(), None),
+        }
+    };
+    if host.is_empty() {
+        return Err(format!("target \"{shown}\" has no host"));
+    }
+    if !host.starts_with('[')
+        && !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    {
+        return Err(format!(
+            "target \"{shown}\": \"{host}\" is not a valid host name"
+        ));
+    }
+    let port = match port {
+        None | Some("") => {
+            if tls {
+                443
+            } else {
+                80
+            }
+        }
+        Some(p) => match p.parse::<u32>() {
+            Ok(n) if (1..=65535).contains(&n) => n as u16,
+            Ok(n) => {
+                return Err(format!(
+                    "target \"{shown}\": port {n} is out of range (1-65535)"
+                ))
+            }
+            Err(_) => {
+                return Err(format!(
+                    "target \"{shown}\": port \"{p}\" is not a number"
+                ))
+            }
+        },
+    };
+    let path = tail.split(['?', '#']).next().unwrap_or("");
+    Ok(Target {
+        tls,
+        ws_scheme,
+        host: host.to_ascii_lowercase(),
+        port,
+        base_path: path.trim_end_matches('/').to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(text: &str) -> RuleSet {
+        let file = Path::new("p.json");
+        RuleSet::from_spec(file, config::parse(file, text).unwrap())
+    }
+
+    fn url(s: &RuleSet, path: &str) -> Option<String> {
+        let p = path.split('?').next().unwrap_or(path);
+        s.find(p).and_then(|r| r.upstream_url(path))
+    }
+
+    #[test]
+    fn prefix_regex_and_glob_patterns() {
+        let s = set(r#"{
+            "^/v[0-9]+/": "http://localhost:1",
+            "/api/*": "http://localhost:2",
+            "/deep/**": "http://localhost:3",
+            "/plain": "http://localhost:4"
+        }"#);
+        assert_eq!(url(&s, "/v2/x").as_deref(), Some("http://localhost:1/v2/x"));
+        assert_eq!(url(&s, "/api/users?q=1").as_deref(), Some("http://localhost:2/api/users?q=1"));
+        assert_eq!(url(&s, "/api/users/1"), None, "* stays within one segment");
+        assert_eq!(url(&s, "/deep/a/b").as_deref(), Some("http://localhost:3/deep/a/b"));
+        assert_eq!(url(&s, "/deep").as_deref(), Some("http://localhost:3/deep"));
+        assert_eq!(url(&s, "/plainer").as_deref(), Some("http://localhost:4/plainer"), "prefix like Vite");
+        assert_eq!(url(&s, "/other"), None);
+    }
+
+    #[test]
+    fn exclusions_in_context() {
+        let s = set(r#"[{ "context": ["/api/**", "!/api/auth/**"], "target": "http://localhost:1" }]"#);
+        assert!(s.find("/api/x").is_some());
+        assert!(s.find("/api/auth/login").is_none());
+        let s = set(r#"[{ "context": ["!/static/**"], "target": "http://localhost:1" }]"#);
+        assert!(s.find("/api").is_some());
+        assert!(s.find("/static/a.js").is_none());
+    }
+
+    #[test]
+    fn first_match_wins() {
+        let s = set(r#"{ "/api/special": "http://localhost:1", "/api": "http://localhost:2" }"#);
+        assert_eq!(url(&s, "/api/special/x").as_deref(), Some("http://localhost:1/api/special/x"));
+        assert_eq!(url(&s, "/api/other").as_deref(), Some("http://localhost:2/api/other"));
+    }
+
+    #[test]
+    fn rewrite_and_base_path() {
+        let s = set(r#"{
+            "/consumer-localhost": { "target": "http://localhost:8080/", "pathRewrite": { "^/consumer-localhost": "/consumer" } },
+            "/rest/consumer": { "target": "https://localhost/spline/rest/consumer", "pathRewrite": { "^/rest/consumer": "" } },
+            "/loc": { "target": "http://localhost:80", "pathRewrite": { "^/loc": "api" } },
+            "/v": { "target": "http://localhost:9", "pathRewrite": { "^/v/(\\w+)/(\\d+)": "/$2/$1$$", "^/never": "x" } },
+            "/n": { "target": "http://localhost:9", "pathRewrite": { "^/n/(?<id>\\d+)": "/id/$<id>/$&/$9" } }
+        }"#);
+        assert_eq!(url(&s, "/consumer-localhost/a?b=1").as_deref(), Some("http://localhost:8080/consumer/a?b=1"));
+        assert_eq!(url(&s, "/rest/consumer/x").as_deref(), Some("https://localhost/spline/rest/consumer/x"));
+        assert_eq!(url(&s, "/rest/consumer").as_deref(), Some("https://localhost/spline/rest/consumer"));
+        assert_eq!(url(&s, "/rest/consumer?q").as_deref(), Some("https://localhost/spline/rest/consumer?q"));
+        assert_eq!(url(&s, "/loc/a").as_deref(), Some("http://localhost/api/a"));
+        assert_eq!(url(&s, "/v/abc/12/rest").as_deref(), Some("http://localhost:9/12/abc$/rest"));
+        assert_eq!(url(&s, "/n/7").as_deref(), Some("http://localhost:9/id/7//n/7/$9"));
+    }
+
+    #[test]
+    fn join() {
+        assert_eq!(join_path("", ""), "/");
+        assert_eq!(join_path("", "?a"), "/?a");
+        assert_eq!(join_path("/base", ""), "/base");
+        assert_eq!(join_path("/base/", ""), "/base/");
+        assert_eq!(join_path("/base", "/x//y"), "/base/x//y");
+        assert_eq!(join_path("", "x"), "/x");
+    }
+
+    #[test]
+    fn targets() {
+        let t = |s: &str| parse_target(&TargetSpec::Url(s.into()));
+        let ok = t("http://LocalHost:8080/base/").unwrap();
+        assert_eq!((ok.host.as_str(), ok.port, ok.base_path.as_str()), ("localhost", 8080, "/base"));
+        assert_eq!(t("https://h").unwrap().port, 443);
+        assert!(t("ws://h:1").unwrap().ws_scheme);
+        assert_eq!(t("http://[::1]:9").unwrap().authority(), "[::1]:9");
+        assert_eq!(t("localhost").unwrap_err(), "target \"localhost\" has no scheme; did you mean \"http://localhost\"?");
+        assert_eq!(t("13.107.246.10:443").unwrap_err(), "target \"13.107.246.10:443\" has no scheme; did you mean \"https://13.107.246.10:443\"?");
+        assert_eq!(t("http:localhost:8100").unwrap_err(), "target \"http:localhost:8100\" has no scheme; did you mean \"http://localhost:8100\"?");
+        assert_eq!(t("ftp://h").unwrap_err(), "target \"ftp://h\": scheme \"ftp:\" is not supported; use http://, https://, ws:// or wss://");
+        assert_eq!(t("http://h:99999").unwrap_err(), "target \"http://h:99999\": port 99999 is out of range (1-65535)");
+        assert_eq!(t("http://").unwrap_err(), "target \"http://\" has no host");
+        let parts = TargetSpec::Parts {
+            protocol: Some("https:".into()),
+            host: Some("example.test".into()),
+            hostname: None,
+            port: Some("8443".into()),
+            path: None,
+        };
+        assert_eq!(parse_target(&parts).unwrap().display(), "https://example.test:8443");
+    }
+
+    #[test]
+    fn broken_rules_are_kept_and_named() {
+        let s = set("{\n  \"/a\": { \"target\": \"localhost\" },\n  \"/b\": { \"target\": \"http://h\", \"pathRewrite\": { \"^/b(\": \"\" } },\n  \"/c\": \"http://ok\"\n}");
+        assert_eq!(s.rules.len(), 3);
+        assert!(s.find("/a").and_then(|r| r.problem.as_deref()).is_some_and(|p| p.contains("has no scheme")));
+        let msgs: Vec<String> = s.diagnostics.iter().map(|d| d.to_string()).collect();
+        assert_eq!(msgs[0], "p.json:2:21: error: rule \"/a\": target \"localhost\" has no scheme; did you mean \"http://localhost\"?");
+        assert!(msgs[1].starts_with("p.json:3:50: error: rule \"/b\": pathRewrite key \"^/b(\" is not a valid regular expression: "), "{}", msgs[1]);
+        assert!(s.find("/c").is_some_and(|r| r.problem.is_none()));
+        assert!(s.has_errors());
+    }
+
+    #[test]
+    fn huge_regex_is_refused() {
+        let s = set(r#"{ "^/(?:a{1000}){1000}": "http://h" }"#);
+        assert!(s.has_errors());
+        assert!(s.find("/a").is_none());
+    }
+}
