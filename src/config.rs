@@ -144,7 +144,10 @@ const NOT_YET: &[&str] = &[
 /// Options that only exist as JavaScript functions or objects and cannot be written in JSON.
 const JS_ONLY: &[(&str, &str)] = &[
     ("bypass", "a JavaScript function"),
-    ("rewrite", "Vite's JavaScript function; use \"pathRewrite\" in JSON"),
+    (
+        "rewrite",
+        "Vite's JavaScript function; use \"pathRewrite\" in JSON",
+    ),
     ("configure", "Vite's JavaScript function"),
     ("onProxyReq", "a JavaScript function"),
     ("onProxyReqWs", "a JavaScript function"),
@@ -221,7 +224,7 @@ fn is_single_rule(members: &[Member]) -> bool {
 }
 
 /// Keeps the last of each duplicated key (as JSON.parse does) and warns about the others.
-fn dedup<'a>(members: &'a [Member], mut warn: impl FnMut(Pos, String)) -> Vec<&'a Member> {
+fn dedup(members: &[Member], mut warn: impl FnMut(Pos, String)) -> Vec<&Member> {
     let mut out: Vec<&Member> = Vec::new();
     for m in members {
         if let Some(i) = out.iter().position(|o| o.key == m.key) {
@@ -661,7 +664,9 @@ mod tests {
 
     #[test]
     fn object_form_with_shorthand() {
-        let c = read(r#"{ "/api": { "target": "http://localhost:8080", "ws": true }, "/s": "http://localhost:9000" }"#);
+        let c = read(
+            r#"{ "/api": { "target": "http://localhost:8080", "ws": true }, "/s": "http://localhost:9000" }"#,
+        );
         assert_eq!(c.rules.len(), 2);
         assert_eq!(c.rules[0].ws, Some(true));
         assert_eq!(c.rules[0].change_origin, None);
@@ -671,7 +676,9 @@ mod tests {
 
     #[test]
     fn array_form_and_single_rule_object() {
-        let c = read(r#"[{ "context": ["/auth", "/api"], "target": "http://localhost:1" }, { "pathFilter": "/x", "target": "http://localhost:2" }]"#);
+        let c = read(
+            r#"[{ "context": ["/auth", "/api"], "target": "http://localhost:1" }, { "pathFilter": "/x", "target": "http://localhost:2" }]"#,
+        );
         assert_eq!(c.rules[0].name, "/auth, /api");
         assert_eq!(c.rules[0].patterns.len(), 2);
         assert_eq!(c.rules[1].name, "/x");
@@ -682,7 +689,8 @@ mod tests {
 
     #[test]
     fn string_booleans_warn_and_wrong_types_fail() {
-        let c = read("{\n \"/a\": { \"target\": \"http://h\", \"secure\": \"false\", \"ws\": 1 }\n}");
+        let c =
+            read("{\n \"/a\": { \"target\": \"http://h\", \"secure\": \"false\", \"ws\": 1 }\n}");
         assert_eq!(c.rules[0].secure, Some(false));
         assert_eq!(
             messages(&c),
@@ -695,11 +703,26 @@ mod tests {
 
     #[test]
     fn unknown_keys_suggest() {
-        let c = read(r#"{ "/a": { "target": "http://h", "changeOrgin": true, "loglevel": "debug", "bypass": 1, "zzz": 1 } }"#);
+        let c = read(
+            r#"{ "/a": { "target": "http://h", "changeOrgin": true, "loglevel": "debug", "bypass": 1, "zzz": 1 } }"#,
+        );
         let m = messages(&c);
-        assert!(m[0].ends_with("unknown option \"changeOrgin\" is ignored; did you mean \"changeOrigin\"?"), "{m:?}");
-        assert!(m[1].ends_with("unknown option \"loglevel\" is ignored; did you mean \"logLevel\"?"), "{m:?}");
-        assert!(m[2].ends_with("\"bypass\" is a JavaScript function, which JSON cannot express; ignored"), "{m:?}");
+        assert!(
+            m[0].ends_with(
+                "unknown option \"changeOrgin\" is ignored; did you mean \"changeOrigin\"?"
+            ),
+            "{m:?}"
+        );
+        assert!(
+            m[1].ends_with("unknown option \"loglevel\" is ignored; did you mean \"logLevel\"?"),
+            "{m:?}"
+        );
+        assert!(
+            m[2].ends_with(
+                "\"bypass\" is a JavaScript function, which JSON cannot express; ignored"
+            ),
+            "{m:?}"
+        );
         assert!(m[3].ends_with("unknown option \"zzz\" is ignored"), "{m:?}");
     }
 
@@ -727,7 +750,8 @@ mod tests {
     #[test]
     fn non_path_pattern_warns() {
         let c = read(r#"{ "https://maps.example.com/*": { "target": "http://localhost:1" } }"#);
-        assert!(messages(&c)[0].contains("never matches a request path; patterns match the request path, not a URL"));
+        assert!(messages(&c)[0]
+            .contains("never matches a request path; patterns match the request path, not a URL"));
     }
 
     #[test]

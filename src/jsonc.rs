@@ -230,8 +230,14 @@ impl Parser {
     fn word(&mut self, word: &str, kind: Kind) -> Result<Kind, SyntaxError> {
         let start = self.pos();
         let end = self.i + word.chars().count();
-        let matches = self.chars.get(self.i..end).is_some_and(|s| s.iter().copied().eq(word.chars()));
-        let boundary = !self.chars.get(end).is_some_and(|c| c.is_alphanumeric() || *c == '_');
+        let matches = self
+            .chars
+            .get(self.i..end)
+            .is_some_and(|s| s.iter().copied().eq(word.chars()));
+        let boundary = !self
+            .chars
+            .get(end)
+            .is_some_and(|c| c.is_alphanumeric() || *c == '_');
         if !word.is_empty() && matches && boundary {
             for _ in 0..word.len() {
                 self.bump();
@@ -320,10 +326,13 @@ impl Parser {
     fn hex4(&mut self, at: Pos) -> Result<u32, SyntaxError> {
         let mut v = 0u32;
         for _ in 0..4 {
-            let d = self.peek().and_then(|c| c.to_digit(16)).ok_or(SyntaxError {
-                pos: at,
-                message: "a \\u escape needs four hex digits".into(),
-            })?;
+            let d = self
+                .peek()
+                .and_then(|c| c.to_digit(16))
+                .ok_or(SyntaxError {
+                    pos: at,
+                    message: "a \\u escape needs four hex digits".into(),
+                })?;
             self.bump();
             v = v * 16 + d;
         }
@@ -467,15 +476,39 @@ mod tests {
             err("{\n  \"a\": 1\n  \"b\": 2\n}"),
             "3:3: expected ',' or '}', found '\"'"
         );
-        assert_eq!(err("{\"a\": tru}"), "1:7: expected a value, found `tru` (strings need double quotes)");
-        assert_eq!(err("{\"a\" 1}"), "1:6: expected ':' after the key \"a\", found '1'");
-        assert_eq!(err(""), "1:1: the file is empty; expected a JSON object or array");
-        assert_eq!(err("{\"a\": \"x}"), "1:7: this string is never closed (missing \")");
-        assert_eq!(err("{} x"), "1:4: unexpected 'x' after the end of the document");
-        assert_eq!(err("{\"a\": \"\\d\"}"), "1:8: invalid escape `\\d` in a string (a regex needs `\\\\`)");
+        assert_eq!(
+            err("{\"a\": tru}"),
+            "1:7: expected a value, found `tru` (strings need double quotes)"
+        );
+        assert_eq!(
+            err("{\"a\" 1}"),
+            "1:6: expected ':' after the key \"a\", found '1'"
+        );
+        assert_eq!(
+            err(""),
+            "1:1: the file is empty; expected a JSON object or array"
+        );
+        assert_eq!(
+            err("{\"a\": \"x}"),
+            "1:7: this string is never closed (missing \")"
+        );
+        assert_eq!(
+            err("{} x"),
+            "1:4: unexpected 'x' after the end of the document"
+        );
+        assert_eq!(
+            err("{\"a\": \"\\d\"}"),
+            "1:8: invalid escape `\\d` in a string (a regex needs `\\\\`)"
+        );
         assert_eq!(err("/* open"), "1:1: this /* comment is never closed");
-        assert_eq!(err("{'a': 1}"), "1:2: keys must use double quotes (\"), not single quotes");
-        assert_eq!(err("{\"a\": 1"), "1:8: expected ',' or '}', found the end of the file");
+        assert_eq!(
+            err("{'a': 1}"),
+            "1:2: keys must use double quotes (\"), not single quotes"
+        );
+        assert_eq!(
+            err("{\"a\": 1"),
+            "1:8: expected ',' or '}', found the end of the file"
+        );
     }
 
     #[test]
@@ -486,6 +519,9 @@ mod tests {
 
     #[test]
     fn columns_count_characters() {
-        assert_eq!(err("{\"é\": x}"), "1:7: expected a value, found `x` (strings need double quotes)");
+        assert_eq!(
+            err("{\"é\": x}"),
+            "1:7: expected a value, found `x` (strings need double quotes)"
+        );
     }
 }

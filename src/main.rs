@@ -1,1 +1,73 @@
-fn main() {}
+//! The `devproxy` binary: parse the command line, set up logging, run the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use devproxy::cli::{CheckArgs, Cli, Command, ServeArgs};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            // clap: 0 for --help and --version, 2 for usage errors.
+            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+        }
+    };
+    match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Check(args) => check(args),
+    }
+}
+
+fn check(args: CheckArgs) -> ExitCode {
+    let file = devproxy::resolve_config(args.config.as_deref());
+    let code = devproxy::check::run(
+        file.as_deref(),
+        &args.paths,
+        &mut std::io::stdout(),
+        &mut std::io::stderr(),
+    );
+    ExitCode::from(code)
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    devproxy::log::init(args.verbosity.level());
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = devproxy::Options {
+        config: devproxy::resolve_config(args.config.as_deref()),
+        dir: args.dir,
+        host: args.host,
+        port: args.port,
+        strict_port: args.strict_port,
+        allowed_hosts: args.allowed_hosts,
+        spa: !args.no_spa,
+        watch: true,
+    };
+    runtime.block_on(async move {
+        let server = match devproxy::start(options).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        };
+        print!("{}", server.banner());
+        devproxy::log_diagnostics(&server.app.rules.load());
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        tracing::info!("shutting down; waiting for requests in flight");
+        server.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}

@@ -307,7 +307,12 @@ fn compile_pattern(p: &str) -> Result<Pattern, String> {
             .size_limit(REGEX_SIZE_LIMIT)
             .build()
             .map(Pattern::Regex)
-            .map_err(|e| format!("pattern \"{p}\" is not a valid regular expression: {}", one_line(&e.to_string())));
+            .map_err(|e| {
+                format!(
+                    "pattern \"{p}\" is not a valid regular expression: {}",
+                    one_line(&e.to_string())
+                )
+            });
     }
     if is_glob(p) {
         let glob = GlobBuilder::new(p)
@@ -329,8 +334,7 @@ fn glob_reason(e: &globset::Error) -> String {
 fn one_line(s: &str) -> String {
     s.lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.chars().all(|c| c == '^' || c == ' '))
-        .last()
+        .rfind(|l| !l.is_empty() && !l.chars().all(|c| c == '^' || c == ' '))
         .unwrap_or(s)
         .trim_start_matches("error: ")
         .to_string()
@@ -557,7 +561,9 @@ pub fn parse_target(spec: &TargetSpec) -> Result<Target, String> {
     let shown = &url;
     let Some((scheme, rest)) = url.split_once("://") else {
         let suggestion = match url.split_once(':') {
-            Some((s, rest)) if ["http", "https", "ws", "wss"].contains(&s.to_ascii_lowercase().as_str()) => {
+            Some((s, rest))
+                if ["http", "https", "ws", "wss"].contains(&s.to_ascii_lowercase().as_str()) =>
+            {
                 format!("{s}://{}", rest.trim_start_matches('/'))
             }
             _ if url.ends_with(":443") => format!("https://{url}"),
@@ -594,10 +600,19 @@ pub fn parse_target(spec: &TargetSpec) -> Result<Target, String> {
         let port = match after.strip_prefix(':') {
             Some(p) => Some(p),
             None if after.is_empty() => None,
-            None => return Err(format!("target \"{shown}\": unexpected \"{after}\" after the host")),
+            None => {
+                return Err(format!(
+                    "target \"{shown}\": unexpected \"{after}\" after the host"
+                ))
+            }
         };
-        if host[1..host.len() - 1].parse::<std::net::Ipv6Addr>().is_err() {
-            return Err(format!("target \"{shown}\": \"{host}\" is not an IPv6 address"));
+        if host[1..host.len() - 1]
+            .parse::<std::net::Ipv6Addr>()
+            .is_err()
+        {
+            return Err(format!(
+                "target \"{shown}\": \"{host}\" is not an IPv6 address"
+            ));
         }
         (host.to_string(), port)
     } else {
@@ -633,11 +648,7 @@ pub fn parse_target(spec: &TargetSpec) -> Result<Target, String> {
                     "target \"{shown}\": port {n} is out of range (1-65535)"
                 ))
             }
-            Err(_) => {
-                return Err(format!(
-                    "target \"{shown}\": port \"{p}\" is not a number"
-                ))
-            }
+            Err(_) => return Err(format!("target \"{shown}\": port \"{p}\" is not a number")),
         },
     };
     let path = tail.split(['?', '#']).next().unwrap_or("");
@@ -673,17 +684,28 @@ mod tests {
             "/plain": "http://localhost:4"
         }"#);
         assert_eq!(url(&s, "/v2/x").as_deref(), Some("http://localhost:1/v2/x"));
-        assert_eq!(url(&s, "/api/users?q=1").as_deref(), Some("http://localhost:2/api/users?q=1"));
+        assert_eq!(
+            url(&s, "/api/users?q=1").as_deref(),
+            Some("http://localhost:2/api/users?q=1")
+        );
         assert_eq!(url(&s, "/api/users/1"), None, "* stays within one segment");
-        assert_eq!(url(&s, "/deep/a/b").as_deref(), Some("http://localhost:3/deep/a/b"));
+        assert_eq!(
+            url(&s, "/deep/a/b").as_deref(),
+            Some("http://localhost:3/deep/a/b")
+        );
         assert_eq!(url(&s, "/deep").as_deref(), Some("http://localhost:3/deep"));
-        assert_eq!(url(&s, "/plainer").as_deref(), Some("http://localhost:4/plainer"), "prefix like Vite");
+        assert_eq!(
+            url(&s, "/plainer").as_deref(),
+            Some("http://localhost:4/plainer"),
+            "prefix like Vite"
+        );
         assert_eq!(url(&s, "/other"), None);
     }
 
     #[test]
     fn exclusions_in_context() {
-        let s = set(r#"[{ "context": ["/api/**", "!/api/auth/**"], "target": "http://localhost:1" }]"#);
+        let s =
+            set(r#"[{ "context": ["/api/**", "!/api/auth/**"], "target": "http://localhost:1" }]"#);
         assert!(s.find("/api/x").is_some());
         assert!(s.find("/api/auth/login").is_none());
         let s = set(r#"[{ "context": ["!/static/**"], "target": "http://localhost:1" }]"#);
@@ -694,8 +716,14 @@ mod tests {
     #[test]
     fn first_match_wins() {
         let s = set(r#"{ "/api/special": "http://localhost:1", "/api": "http://localhost:2" }"#);
-        assert_eq!(url(&s, "/api/special/x").as_deref(), Some("http://localhost:1/api/special/x"));
-        assert_eq!(url(&s, "/api/other").as_deref(), Some("http://localhost:2/api/other"));
+        assert_eq!(
+            url(&s, "/api/special/x").as_deref(),
+            Some("http://localhost:1/api/special/x")
+        );
+        assert_eq!(
+            url(&s, "/api/other").as_deref(),
+            Some("http://localhost:2/api/other")
+        );
     }
 
     #[test]
@@ -707,13 +735,31 @@ mod tests {
             "/v": { "target": "http://localhost:9", "pathRewrite": { "^/v/(\\w+)/(\\d+)": "/$2/$1$$", "^/never": "x" } },
             "/n": { "target": "http://localhost:9", "pathRewrite": { "^/n/(?<id>\\d+)": "/id/$<id>/$&/$9" } }
         }"#);
-        assert_eq!(url(&s, "/consumer-localhost/a?b=1").as_deref(), Some("http://localhost:8080/consumer/a?b=1"));
-        assert_eq!(url(&s, "/rest/consumer/x").as_deref(), Some("https://localhost/spline/rest/consumer/x"));
-        assert_eq!(url(&s, "/rest/consumer").as_deref(), Some("https://localhost/spline/rest/consumer"));
-        assert_eq!(url(&s, "/rest/consumer?q").as_deref(), Some("https://localhost/spline/rest/consumer?q"));
+        assert_eq!(
+            url(&s, "/consumer-localhost/a?b=1").as_deref(),
+            Some("http://localhost:8080/consumer/a?b=1")
+        );
+        assert_eq!(
+            url(&s, "/rest/consumer/x").as_deref(),
+            Some("https://localhost/spline/rest/consumer/x")
+        );
+        assert_eq!(
+            url(&s, "/rest/consumer").as_deref(),
+            Some("https://localhost/spline/rest/consumer")
+        );
+        assert_eq!(
+            url(&s, "/rest/consumer?q").as_deref(),
+            Some("https://localhost/spline/rest/consumer?q")
+        );
         assert_eq!(url(&s, "/loc/a").as_deref(), Some("http://localhost/api/a"));
-        assert_eq!(url(&s, "/v/abc/12/rest").as_deref(), Some("http://localhost:9/12/abc$/rest"));
-        assert_eq!(url(&s, "/n/7").as_deref(), Some("http://localhost:9/id/7//n/7/$9"));
+        assert_eq!(
+            url(&s, "/v/abc/12/rest").as_deref(),
+            Some("http://localhost:9/12/abc$/rest")
+        );
+        assert_eq!(
+            url(&s, "/n/7").as_deref(),
+            Some("http://localhost:9/id/7//n/7/$9")
+        );
     }
 
     #[test]
@@ -730,15 +776,27 @@ mod tests {
     fn targets() {
         let t = |s: &str| parse_target(&TargetSpec::Url(s.into()));
         let ok = t("http://LocalHost:8080/base/").unwrap();
-        assert_eq!((ok.host.as_str(), ok.port, ok.base_path.as_str()), ("localhost", 8080, "/base"));
+        assert_eq!(
+            (ok.host.as_str(), ok.port, ok.base_path.as_str()),
+            ("localhost", 8080, "/base")
+        );
         assert_eq!(t("https://h").unwrap().port, 443);
         assert!(t("ws://h:1").unwrap().ws_scheme);
         assert_eq!(t("http://[::1]:9").unwrap().authority(), "[::1]:9");
-        assert_eq!(t("localhost").unwrap_err(), "target \"localhost\" has no scheme; did you mean \"http://localhost\"?");
+        assert_eq!(
+            t("localhost").unwrap_err(),
+            "target \"localhost\" has no scheme; did you mean \"http://localhost\"?"
+        );
         assert_eq!(t("13.107.246.10:443").unwrap_err(), "target \"13.107.246.10:443\" has no scheme; did you mean \"https://13.107.246.10:443\"?");
-        assert_eq!(t("http:localhost:8100").unwrap_err(), "target \"http:localhost:8100\" has no scheme; did you mean \"http://localhost:8100\"?");
+        assert_eq!(
+            t("http:localhost:8100").unwrap_err(),
+            "target \"http:localhost:8100\" has no scheme; did you mean \"http://localhost:8100\"?"
+        );
         assert_eq!(t("ftp://h").unwrap_err(), "target \"ftp://h\": scheme \"ftp:\" is not supported; use http://, https://, ws:// or wss://");
-        assert_eq!(t("http://h:99999").unwrap_err(), "target \"http://h:99999\": port 99999 is out of range (1-65535)");
+        assert_eq!(
+            t("http://h:99999").unwrap_err(),
+            "target \"http://h:99999\": port 99999 is out of range (1-65535)"
+        );
         assert_eq!(t("http://").unwrap_err(), "target \"http://\" has no host");
         let parts = TargetSpec::Parts {
             protocol: Some("https:".into()),
@@ -747,14 +805,20 @@ mod tests {
             port: Some("8443".into()),
             path: None,
         };
-        assert_eq!(parse_target(&parts).unwrap().display(), "https://example.test:8443");
+        assert_eq!(
+            parse_target(&parts).unwrap().display(),
+            "https://example.test:8443"
+        );
     }
 
     #[test]
     fn broken_rules_are_kept_and_named() {
         let s = set("{\n  \"/a\": { \"target\": \"localhost\" },\n  \"/b\": { \"target\": \"http://h\", \"pathRewrite\": { \"^/b(\": \"\" } },\n  \"/c\": \"http://ok\"\n}");
         assert_eq!(s.rules.len(), 3);
-        assert!(s.find("/a").and_then(|r| r.problem.as_deref()).is_some_and(|p| p.contains("has no scheme")));
+        assert!(s
+            .find("/a")
+            .and_then(|r| r.problem.as_deref())
+            .is_some_and(|p| p.contains("has no scheme")));
         let msgs: Vec<String> = s.diagnostics.iter().map(|d| d.to_string()).collect();
         assert_eq!(msgs[0], "p.json:2:21: error: rule \"/a\": target \"localhost\" has no scheme; did you mean \"http://localhost\"?");
         assert!(msgs[1].starts_with("p.json:3:50: error: rule \"/b\": pathRewrite key \"^/b(\" is not a valid regular expression: "), "{}", msgs[1]);

@@ -1,0 +1,97 @@
+//! The command line: `devproxy serve` and `devproxy check`. Every option also reads
+//! `DEVPROXY_<NAME>` from the environment.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "devproxy",
+    version,
+    about = "Serve a built frontend and proxy API paths to your backends, with proxy.conf.json hot-reloaded.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve DIR and forward requests that match the proxy rules
+    Serve(ServeArgs),
+    /// Check a proxy config file and show where paths would go
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The directory with the built frontend
+    #[arg(default_value = ".", env = "DEVPROXY_DIR")]
+    pub dir: PathBuf,
+
+    /// The proxy config [default: ./proxy.conf.json, else ./src/proxy.conf.json]
+    #[arg(short, long, value_name = "FILE", env = "DEVPROXY_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// The port to listen on; 0 takes any free port
+    #[arg(short, long, default_value_t = 4280, env = "DEVPROXY_PORT")]
+    pub port: u16,
+
+    /// The address to listen on [default: 127.0.0.1 and ::1]
+    #[arg(long, value_name = "ADDR", env = "DEVPROXY_HOST")]
+    pub host: Option<String>,
+
+    /// Fail instead of trying the next ports when the port is taken
+    #[arg(long, env = "DEVPROXY_STRICT_PORT")]
+    pub strict_port: bool,
+
+    /// Also accept requests addressed to NAME (a leading dot allows subdomains; "all" allows any)
+    #[arg(
+        long = "allowed-host",
+        value_name = "NAME",
+        env = "DEVPROXY_ALLOWED_HOST",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+
+    /// Answer unknown paths with 404 instead of index.html
+    #[arg(long, env = "DEVPROXY_NO_SPA")]
+    pub no_spa: bool,
+
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The proxy config [default: ./proxy.conf.json, else ./src/proxy.conf.json]
+    #[arg(short, long, value_name = "FILE", env = "DEVPROXY_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Request paths to look up, e.g. /api/users?id=1
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct Verbosity {
+    /// Show more: static requests (-v), everything (-vv)
+    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Show only errors
+    #[arg(short, long, env = "DEVPROXY_QUIET")]
+    pub quiet: bool,
+}
+
+impl Verbosity {
+    pub fn level(&self) -> i8 {
+        if self.quiet {
+            -1
+        } else {
+            self.verbose.min(3) as i8
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! Header handling between browser and backend: hop-by-hop stripping, Host and
+//! `changeOrigin`, `X-Forwarded-*`, and the rule's extra headers.
+
+use std::net::SocketAddr;
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+
+use crate::rules::Rule;
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1) that are never forwarded, plus the de-facto ones
+/// (`Keep-Alive`, `Proxy-Connection`) that older clients still send.
+const HOP_BY_HOP: [HeaderName; 6] = [
+    header::CONNECTION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    HeaderName::from_static("keep-alive"),
+];
+
+/// Does this request ask to switch protocols (`Connection: upgrade` plus `Upgrade`)?
+pub fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::UPGRADE) && connection_has(headers, "upgrade")
+}
+
+fn connection_has(headers: &HeaderMap, token: &str) -> bool {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+/// Removes hop-by-hop headers: the fixed list, `Proxy-*`, and every header that `Connection`
+/// names. With `keep_upgrade`, the handshake's `Connection: upgrade` and `Upgrade` survive.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+    // A message framed by Transfer-Encoding must not also carry Content-Length onwards:
+    // the length no longer describes what we forward (RFC 9112 §6.3).
+    if headers.contains_key(header::TRANSFER_ENCODING) {
+        headers.remove(header::CONTENT_LENGTH);
+    }
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+        .collect();
+    let upgrade = if keep_upgrade {
+        headers.get(header::UPGRADE).cloned()
+    } else {
+        None
+    };
+    for name in named.iter().chain(HOP_BY_HOP.iter()) {
+        headers.remove(name);
+    }
+    let proxy_headers: Vec<HeaderName> = headers
+        .keys()
+        .filter(|k| k.as_str().starts_with("proxy-"))
+        .cloned()
+        .collect();
+    for name in proxy_headers {
+        headers.remove(name);
+    }
+    if let Some(up) = upgrade {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        headers.insert(header::UPGRADE, up);
+    }
+}
+
+/// What the proxy knows about the browser's side of a request.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer {
+    pub remote: SocketAddr,
+    /// The port devproxy accepted the request on.
+    pub local_port: u16,
+}
+
+/// Turns the browser's request headers into the backend's.
+pub fn to_upstream(headers: &mut HeaderMap, rule: &Rule, peer: Peer, upgrade: bool) {
+    let original_host = headers.get(header::HOST).cloned();
+    strip_hop_by_hop(headers, upgrade);
+    if let Some(t) = &rule.target {
+        if rule.change_origin || original_host.is_none() {
+            if let Ok(v) = HeaderValue::from_str(&t.authority()) {
+                headers.insert(header::HOST, v);
+            }
+        }
+    }
+    if rule.xfwd {
+        // Replace, never append: a page must not be able to choose the address a backend sees.
+        let ip = peer.remote.ip().to_canonical();
+        if let Ok(v) = HeaderValue::from_str(&ip.to_string()) {
+            headers.insert(HeaderName::from_static("x-forwarded-for"), v);
+        }
+        headers.insert(
+            HeaderName::from_static("x-forwarded-proto"),
+            HeaderValue::from_static(if upgrade { "ws" } else { "http" }),
+        );
+        headers.insert(
+            HeaderName::from_static("x-forwarded-port"),
+            HeaderValue::from(peer.local_port),
+        );
+        match original_host {
+            Some(h) => {
+                headers.insert(HeaderName::from_static("x-forwarded-host"), h);
+            }
+            None => {
+                headers.remove(HeaderName::from_static("x-forwarded-host"));
+            }
+        }
+    }
+    for (name, value) in &rule.headers {
+        headers.insert(name.clone(), value.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_listed_and_named_headers() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("close, x-secret"),
+        );
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert("proxy-authorization", HeaderValue::from_static("x"));
+        h.insert(
+            header::TRANSFER_ENCODING,
+            HeaderValue::from_static("chunked"),
+        );
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from_static("3"));
+        h.insert("x-keep", HeaderValue::from_static("1"));
+        strip_hop_by_hop(&mut h, false);
+        let left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
+        assert_eq!(left, vec!["x-keep"]);
+    }
+
+    #[test]
+    fn keeps_the_upgrade_handshake() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, Upgrade"),
+        );
+        h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        assert!(is_upgrade(&h));
+        strip_hop_by_hop(&mut h, true);
+        assert_eq!(
+            h.get(header::CONNECTION).map(|v| v.as_bytes()),
+            Some(&b"upgrade"[..])
+        );
+        assert_eq!(
+            h.get(header::UPGRADE).map(|v| v.as_bytes()),
+            Some(&b"websocket"[..])
+        );
+    }
+}

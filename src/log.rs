@@ -1,0 +1,156 @@
+//! Terminal output: one short line per event, local time first, the request log coloured by
+//! status on a terminal and plain otherwise.
+
+use std::fmt;
+use std::io::IsTerminal;
+
+use time::{format_description::FormatItem, macros::format_description, UtcOffset};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::EnvFilter;
+
+/// The tracing target of request lines.
+pub const ACCESS: &str = "devproxy::access";
+
+const CLOCK: &[FormatItem<'static>] = format_description!("[hour]:[minute]:[second]");
+
+/// Sets up logging. Call before the runtime starts threads: the local UTC offset can only be
+/// read safely while the process is single-threaded.
+pub fn init(verbosity: i8) {
+    let offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
+    let default = match verbosity {
+        i8::MIN..=-1 => "error",
+        0 => "warn,devproxy=info",
+        1 => "warn,devproxy=debug",
+        _ => "debug",
+    };
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .and_then(|v| EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| EnvFilter::new(default));
+    let ansi = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stdout)
+        .event_format(LineFormat { offset })
+        .try_init();
+}
+
+struct LineFormat {
+    offset: UtcOffset,
+}
+
+#[derive(Default)]
+struct Fields {
+    message: String,
+    method: String,
+    path: String,
+    upstream: String,
+    status: u64,
+    ms: u64,
+    rule: String,
+    cause: String,
+    other: Vec<(String, String)>,
+}
+
+impl Visit for Fields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "method" => self.method = value.to_string(),
+            "path" => self.path = value.to_string(),
+            "upstream" => self.upstream = value.to_string(),
+            "rule" => self.rule = value.to_string(),
+            "cause" => self.cause = value.to_string(),
+            "message" => self.message = value.to_string(),
+            name => self.other.push((name.to_string(), value.to_string())),
+        }
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        match field.name() {
+            "status" => self.status = value,
+            "ms" => self.ms = value,
+            name => self.other.push((name.to_string(), value.to_string())),
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        let text = format!("{value:?}");
+        match field.name() {
+            "message" => self.message = text,
+            _ => self.record_str(field, &text),
+        }
+    }
+}
+
+struct Paint(bool);
+
+impl Paint {
+    fn wrap(&self, code: &str, text: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+impl<S, N> FormatEvent<S, N> for LineFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let paint = Paint(writer.has_ansi_escapes());
+        let now = time::OffsetDateTime::now_utc().to_offset(self.offset);
+        let clock = now.format(CLOCK).unwrap_or_default();
+        write!(writer, "{} ", paint.wrap("2", &clock))?;
+        let mut f = Fields::default();
+        event.record(&mut f);
+        let meta = event.metadata();
+        if meta.target() == ACCESS {
+            let status = f.status.to_string();
+            let colour = match f.status {
+                500.. => "31",
+                400..=499 => "33",
+                300..=399 => "36",
+                _ => "32",
+            };
+            write!(writer, "{} {}", paint.wrap("1", &f.method), f.path)?;
+            if !f.upstream.is_empty() {
+                write!(writer, " → {}", f.upstream)?;
+            }
+            write!(writer, " {} {}ms", paint.wrap(colour, &status), f.ms)?;
+            if !f.rule.is_empty() {
+                write!(writer, " {}", paint.wrap("2", &format!("[{}]", f.rule)))?;
+            }
+            if !f.cause.is_empty() {
+                write!(writer, " {}", paint.wrap("31", &f.cause))?;
+            }
+            return writeln!(writer);
+        }
+        match *meta.level() {
+            Level::ERROR => write!(writer, "{} ", paint.wrap("1;31", "error:"))?,
+            Level::WARN => write!(writer, "{} ", paint.wrap("1;33", "warning:"))?,
+            _ => {}
+        }
+        write!(writer, "{}", f.message)?;
+        if !f.rule.is_empty() {
+            write!(writer, " {}", paint.wrap("2", &format!("[{}]", f.rule)))?;
+        }
+        for (k, v) in &f.other {
+            write!(writer, " {}", paint.wrap("2", &format!("{k}={v}")))?;
+        }
+        writeln!(writer)
+    }
+}

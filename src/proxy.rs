@@ -1,0 +1,366 @@
+//! Forwarding a request to a rule's backend through the shared pooled client, streaming both
+//! ways, and turning failures into 502/504 answers that say what went wrong.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{header, Request, Response, StatusCode, Uri, Version};
+use hyper::body::Incoming;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+use crate::body::{self, Body};
+use crate::headers::{self, Peer};
+use crate::rules::Rule;
+
+/// How long connecting to a backend may take before the request gets a 504.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub type Connector = HttpsConnector<HttpConnector>;
+
+/// The upstream side: pooled keep-alive clients built once and kept across reloads. One
+/// verifies certificates, the other serves rules with `secure: false`.
+#[derive(Clone)]
+pub struct Upstream {
+    verified: Client<Connector, Body>,
+    insecure: Client<Connector, Body>,
+    pub(crate) verified_connector: Connector,
+    pub(crate) insecure_connector: Connector,
+}
+
+impl Upstream {
+    pub fn new() -> anyhow::Result<Self> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        // A machine without a CA bundle can still reach http and `secure: false` targets.
+        let native = rustls_native_certs::load_native_certs();
+        roots.add_parsable_certificates(native.certs);
+        let verified = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let insecure = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)))
+            .with_no_client_auth();
+        let verified_connector = connector(verified);
+        let insecure_connector = connector(insecure);
+        Ok(Upstream {
+            verified: client(verified_connector.clone()),
+            insecure: client(insecure_connector.clone()),
+            verified_connector,
+            insecure_connector,
+        })
+    }
+
+    pub(crate) fn connector_for(&self, rule: &Rule) -> &Connector {
+        if rule.secure {
+            &self.verified_connector
+        } else {
+            &self.insecure_connector
+        }
+    }
+
+    fn client_for(&self, rule: &Rule) -> &Client<Connector, Body> {
+        if rule.secure {
+            &self.verified
+        } else {
+            &self.insecure
+        }
+    }
+}
+
+fn connector(tls: rustls::ClientConfig) -> Connector {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    http.set_nodelay(true);
+    HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http)
+}
+
+fn client(connector: Connector) -> Client<Connector, Body> {
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .pool_timer(TokioTimer::new())
+        .timer(TokioTimer::new())
+        .build(connector)
+}
+
+/// The result of forwarding, for the request log.
+pub struct Outcome {
+    pub response: Response<Body>,
+    pub upstream: String,
+    /// The cause, when devproxy answered for a backend that failed.
+    pub failure: Option<String>,
+}
+
+/// Builds the backend request for `req` under `rule`: URL, headers, streaming body.
+pub(crate) fn upstream_request(
+    rule: &Rule,
+    req: Request<Incoming>,
+    peer: Peer,
+    upgrade: bool,
+) -> Result<(Request<Body>, String), String> {
+    let pq = req
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let Some(url) = rule.upstream_url(&pq) else {
+        return Err(String::new());
+    };
+    let uri = match url.parse::<Uri>() {
+        Ok(u) => u,
+        Err(_) => return Err(url),
+    };
+    let (mut parts, incoming) = req.into_parts();
+    parts.uri = uri;
+    parts.version = Version::HTTP_11;
+    headers::to_upstream(&mut parts.headers, rule, peer, upgrade);
+    // Keep the extensions behind: the upgrade handle belongs to the browser's connection.
+    parts.extensions = http::Extensions::new();
+    Ok((Request::from_parts(parts, body::boxed(incoming)), url))
+}
+
+/// Forwards one request and returns the backend's response, streaming, or a 502/504.
+pub async fn forward(
+    upstream: &Upstream,
+    rule: &Rule,
+    req: Request<Incoming>,
+    peer: Peer,
+) -> Outcome {
+    let method = req.method().clone();
+    let shown_path = req
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let (out, url) = match upstream_request(rule, req, peer, false) {
+        Ok(x) => x,
+        Err(url) => {
+            let cause = format!("the rewritten path is not a valid URL: {url}");
+            return failure(
+                StatusCode::BAD_GATEWAY,
+                &method,
+                &shown_path,
+                rule,
+                url,
+                cause,
+            );
+        }
+    };
+    let send = upstream.client_for(rule).request(out);
+    let result = match rule.proxy_timeout {
+        Some(limit) => match tokio::time::timeout(limit, send).await {
+            Ok(r) => r,
+            Err(_) => {
+                let cause = format!("no response within proxyTimeout ({} ms)", limit.as_millis());
+                return failure(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    &method,
+                    &shown_path,
+                    rule,
+                    url,
+                    cause,
+                );
+            }
+        },
+        None => send.await,
+    };
+    match result {
+        Ok(res) => {
+            let (mut parts, incoming) = res.into_parts();
+            headers::strip_hop_by_hop(&mut parts.headers, false);
+            Outcome {
+                response: Response::from_parts(parts, body::boxed(incoming)),
+                upstream: url,
+                failure: None,
+            }
+        }
+        Err(e) => {
+            let (status, cause) = describe_error(&e, rule);
+            failure(status, &method, &shown_path, rule, url, cause)
+        }
+    }
+}
+
+/// A 502/504 generated by devproxy: the body names method, path, upstream, rule and cause.
+pub(crate) fn failure(
+    status: StatusCode,
+    method: &http::Method,
+    path: &str,
+    rule: &Rule,
+    upstream: String,
+    cause: String,
+) -> Outcome {
+    let what = if status == StatusCode::GATEWAY_TIMEOUT {
+        "the backend did not answer in time"
+    } else {
+        "devproxy could not get a response from the backend"
+    };
+    let mut text = format!(
+        "{} {}\n{what} for {method} {path}\n\n  rule:     {}\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or(""),
+        rule.summary
+    );
+    if !upstream.is_empty() {
+        text.push_str(&format!("  upstream: {upstream}\n"));
+    }
+    text.push_str(&format!("  cause:    {cause}\n"));
+    let mut response = body::text(status, text);
+    response.headers_mut().insert(
+        header::HeaderName::from_static("x-devproxy-error"),
+        header::HeaderValue::from_static("1"),
+    );
+    Outcome {
+        response,
+        upstream,
+        failure: Some(cause),
+    }
+}
+
+/// Names a client error in words, and picks 502 or 504.
+pub(crate) fn describe_error(
+    e: &(dyn std::error::Error + 'static),
+    rule: &Rule,
+) -> (StatusCode, String) {
+    let where_ = rule
+        .target
+        .as_ref()
+        .map(|t| format!("{}:{}", t.host, t.port))
+        .unwrap_or_default();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    let mut messages = Vec::new();
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            match io.kind() {
+                ConnectionRefused => {
+                    return (
+                        StatusCode::BAD_GATEWAY,
+                        format!("connection refused: nothing is listening on {where_} (is the backend running?)"),
+                    )
+                }
+                TimedOut => {
+                    return (
+                        StatusCode::GATEWAY_TIMEOUT,
+                        format!("could not connect to {where_} within {} s", CONNECT_TIMEOUT.as_secs()),
+                    )
+                }
+                ConnectionReset | BrokenPipe => {
+                    return (
+                        StatusCode::BAD_GATEWAY,
+                        format!("the backend at {where_} reset the connection"),
+                    )
+                }
+                _ => {}
+            }
+            if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                let advice = if matches!(tls, rustls::Error::InvalidCertificate(_)) {
+                    " (set \"secure\": false on this rule to accept self-signed certificates)"
+                } else {
+                    ""
+                };
+                return (
+                    StatusCode::BAD_GATEWAY,
+                    format!("TLS handshake with {where_} failed: {tls}{advice}"),
+                );
+            }
+        }
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            let advice = if matches!(tls, rustls::Error::InvalidCertificate(_)) {
+                " (set \"secure\": false on this rule to accept self-signed certificates)"
+            } else {
+                ""
+            };
+            return (
+                StatusCode::BAD_GATEWAY,
+                format!("TLS handshake with {where_} failed: {tls}{advice}"),
+            );
+        }
+        if let Some(h) = err.downcast_ref::<hyper::Error>() {
+            if h.is_incomplete_message() {
+                return (
+                    StatusCode::BAD_GATEWAY,
+                    format!("the backend at {where_} closed the connection before sending a complete response"),
+                );
+            }
+            if h.is_parse() {
+                return (
+                    StatusCode::BAD_GATEWAY,
+                    format!("the backend at {where_} sent an invalid HTTP response ({h})"),
+                );
+            }
+        }
+        let text = err.to_string();
+        if text.contains("dns error") || text.contains("failed to lookup address") {
+            let host = rule.target.as_ref().map(|t| t.host.as_str()).unwrap_or("");
+            return (
+                StatusCode::BAD_GATEWAY,
+                format!("could not resolve the host name \"{host}\""),
+            );
+        }
+        if !messages.contains(&text) {
+            messages.push(text);
+        }
+        source = err.source();
+    }
+    (StatusCode::BAD_GATEWAY, messages.join(": "))
+}
+
+/// A verifier for `secure: false`: accepts any certificate, still checks handshake signatures
+/// so the connection is at least consistent.
+#[derive(Debug)]
+struct AcceptAnyCert(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAnyCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}

@@ -1,0 +1,130 @@
+//! Hot reload: a small actor that watches the config file's directory, debounces, loads,
+//! checks, and swaps the whole rule set at once, keeping the last good one on error.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use notify::{RecursiveMode, Watcher};
+use tokio::sync::mpsc;
+
+use crate::config::{LoadError, Severity};
+use crate::rules::RuleSet;
+use crate::service::App;
+
+/// Editors write a file in several steps; wait this long after the last event before loading.
+pub const DEBOUNCE: Duration = Duration::from_millis(40);
+
+/// Starts watching `file`; the watcher lives as long as the returned task.
+pub fn spawn(file: PathBuf, app: Arc<App>) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<()>();
+    let name = file.file_name().map(|n| n.to_os_string());
+    // Editors that save by writing a new file and renaming it over the old one replace the
+    // inode, so the directory is watched, not the file.
+    let dir = match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event {
+            if event
+                .paths
+                .iter()
+                .any(|p| p.file_name().map(|n| n.to_os_string()) == name)
+            {
+                let _ = tx.send(());
+            }
+        }
+    })
+    .context("cannot start the file watcher")?;
+    watcher
+        .watch(&dir, RecursiveMode::NonRecursive)
+        .with_context(|| format!("cannot watch {}", dir.display()))?;
+    Ok(tokio::spawn(async move {
+        let _watcher = watcher;
+        let mut last_error: Option<LoadError> = None;
+        while rx.recv().await.is_some() {
+            tokio::time::sleep(DEBOUNCE).await;
+            while rx.try_recv().is_ok() {}
+            reload(&file, &app, &mut last_error);
+        }
+    }))
+}
+
+/// Loads the file once and swaps it in if it is usable and different.
+pub fn reload(file: &Path, app: &App, last_error: &mut Option<LoadError>) {
+    match RuleSet::load(file) {
+        Ok(new) => {
+            let old = app.rules.load();
+            let changes = diff(&old, &new);
+            let same_diagnostics = old.diagnostics == new.diagnostics;
+            if changes.is_empty() && same_diagnostics && last_error.is_none() {
+                return;
+            }
+            for d in &new.diagnostics {
+                if !old.diagnostics.contains(d) {
+                    match d.severity {
+                        Severity::Error => tracing::error!("{d}"),
+                        Severity::Warning => tracing::warn!("{d}"),
+                    }
+                }
+            }
+            let count = new.rules.len();
+            app.rules.store(Arc::new(new));
+            *last_error = None;
+            if changes.is_empty() {
+                tracing::info!("{} reloaded, rules unchanged", file.display());
+            } else {
+                tracing::info!(
+                    "{} reloaded: {count} rule{}",
+                    file.display(),
+                    if count == 1 { "" } else { "s" }
+                );
+                for c in changes {
+                    tracing::info!("  {c}");
+                }
+            }
+        }
+        Err(e) => {
+            if last_error.as_ref() != Some(&e) {
+                tracing::error!("{e}");
+                tracing::error!("keeping the previous rules until the file is fixed");
+            }
+            *last_error = Some(e);
+        }
+    }
+}
+
+/// Lines saying what changed between two rule sets: `+ added`, `- removed`, `~ changed`.
+pub fn diff(old: &RuleSet, new: &RuleSet) -> Vec<String> {
+    let before: HashMap<&str, &str> = old
+        .rules
+        .iter()
+        .map(|r| (r.name.as_str(), r.summary.as_str()))
+        .collect();
+    let after: HashMap<&str, &str> = new
+        .rules
+        .iter()
+        .map(|r| (r.name.as_str(), r.summary.as_str()))
+        .collect();
+    let mut out = Vec::new();
+    for r in &new.rules {
+        match before.get(r.name.as_str()) {
+            None => out.push(format!("+ {}", r.summary)),
+            Some(s) if *s != r.summary => out.push(format!("~ {}", r.summary)),
+            _ => {}
+        }
+    }
+    for r in &old.rules {
+        if !after.contains_key(r.name.as_str()) {
+            out.push(format!("- {}", r.name));
+        }
+    }
+    let order = |s: &RuleSet| s.rules.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
+    if out.is_empty() && order(old) != order(new) {
+        out.push("rules reordered (the first match wins)".into());
+    }
+    out
+}

@@ -1,0 +1,133 @@
+//! The frontend directory: tower-http's `ServeDir` (types, Range, conditional requests,
+//! precompressed files, compression), the SPA fallback, and the dotfile and symlink policy.
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::Empty;
+use tower::ServiceExt;
+use tower_http::compression::Compression;
+use tower_http::services::ServeDir;
+
+use crate::body::{self, Body};
+
+/// Serves files from one directory.
+///
+/// - `Cache-Control: no-cache` on every file, so a rebuilt bundle shows up on reload.
+/// - 404 for any path with a segment starting with `.` (except `/.well-known/`), and for
+///   symlinks that resolve outside the directory.
+/// - With the SPA fallback on, a GET/HEAD that accepts `text/html` and finds no file gets
+///   `index.html`.
+#[derive(Clone)]
+pub struct StaticFiles {
+    root: PathBuf,
+    serve: Compression<ServeDir>,
+    spa: bool,
+}
+
+/// What the static side did with a request, for the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Served {
+    File,
+    SpaFallback,
+    NotFound,
+}
+
+impl StaticFiles {
+    /// `root` must exist; it is canonicalised so symlink checks compare real paths.
+    pub fn new(root: &Path, spa: bool) -> std::io::Result<Self> {
+        let root = std::fs::canonicalize(root)?;
+        let serve = Compression::new(
+            ServeDir::new(&root)
+                .append_index_html_on_directories(true)
+                .precompressed_br()
+                .precompressed_gzip(),
+        );
+        Ok(StaticFiles { root, serve, spa })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub async fn serve<B>(&self, req: &Request<B>) -> (Response<Body>, Served) {
+        let path = req.uri().path();
+        let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+        if !self.allowed(&decoded).await {
+            return (self.not_found(req), Served::NotFound);
+        }
+        let res = self.call(req, req.uri().clone()).await;
+        if res.status() != StatusCode::NOT_FOUND {
+            return (res, Served::File);
+        }
+        if self.spa && wants_html(req) {
+            let index = http::Uri::from_static("/index.html");
+            let res = self.call(req, index).await;
+            if res.status() == StatusCode::OK || res.status() == StatusCode::NOT_MODIFIED {
+                return (res, Served::SpaFallback);
+            }
+        }
+        (self.not_found(req), Served::NotFound)
+    }
+
+    async fn call<B>(&self, req: &Request<B>, uri: http::Uri) -> Response<Body> {
+        let mut inner = Request::new(Empty::<Bytes>::new());
+        *inner.method_mut() = req.method().clone();
+        *inner.uri_mut() = uri;
+        *inner.headers_mut() = req.headers().clone();
+        let res = match self.serve.clone().oneshot(inner).await {
+            Ok(r) => r,
+            Err(never) => match never {},
+        };
+        let mut res = res.map(body::boxed);
+        res.headers_mut()
+            .entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-cache"));
+        res
+    }
+
+    fn not_found<B>(&self, req: &Request<B>) -> Response<Body> {
+        let mut res = body::text(
+            StatusCode::NOT_FOUND,
+            format!("404 Not Found: {}", req.uri().path()),
+        );
+        if req.method() == Method::HEAD {
+            *res.body_mut() = body::empty();
+        }
+        res
+    }
+
+    /// Dotfiles and symlinks that leave the root are hidden.
+    async fn allowed(&self, decoded: &str) -> bool {
+        let segments: Vec<&str> = decoded
+            .split(['/', '\\'])
+            .filter(|s| !s.is_empty())
+            .collect();
+        for (i, s) in segments.iter().enumerate() {
+            if s.starts_with('.') && !(i == 0 && *s == ".well-known") {
+                return false;
+            }
+            if s.contains('\0') {
+                return false;
+            }
+        }
+        let candidate = segments.iter().fold(self.root.clone(), |p, s| p.join(s));
+        match tokio::fs::canonicalize(&candidate).await {
+            Ok(real) => real.starts_with(&self.root),
+            // Missing files are ServeDir's (and the SPA fallback's) business.
+            Err(_) => true,
+        }
+    }
+}
+
+/// A page navigation: GET or HEAD whose Accept includes `text/html`.
+fn wants_html<B>(req: &Request<B>) -> bool {
+    (req.method() == Method::GET || req.method() == Method::HEAD)
+        && req
+            .headers()
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("text/html"))
+}

@@ -1,0 +1,130 @@
+//! WebSocket (and any `Upgrade`) tunnelling: the handshake goes to the backend on a connection
+//! of its own; after its 101 both sides are joined byte for byte.
+
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tower::ServiceExt;
+
+use crate::body;
+use crate::headers::{self, Peer};
+use crate::proxy::{self, Outcome, Upstream};
+use crate::rules::Rule;
+
+/// Sends the upgrade request to the backend and, on 101, tunnels the two connections.
+/// Any other answer from the backend is relayed as it is.
+pub async fn tunnel(
+    upstream: &Upstream,
+    rule: &Rule,
+    mut req: Request<Incoming>,
+    peer: Peer,
+) -> Outcome {
+    let method = req.method().clone();
+    let shown_path = req
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let browser_side = hyper::upgrade::on(&mut req);
+    let (out, url) = match proxy::upstream_request(rule, req, peer, true) {
+        Ok(x) => x,
+        Err(url) => {
+            let cause = format!("the rewritten path is not a valid URL: {url}");
+            return proxy::failure(
+                StatusCode::BAD_GATEWAY,
+                &method,
+                &shown_path,
+                rule,
+                url,
+                cause,
+            );
+        }
+    };
+    let fail = |e: &(dyn std::error::Error + 'static), url: String| {
+        let (status, cause) = proxy::describe_error(e, rule);
+        proxy::failure(status, &method, &shown_path, rule, url, cause)
+    };
+
+    let connect = proxy_connector(upstream, rule).oneshot(out.uri().clone());
+    let io = match tokio::time::timeout(proxy::CONNECT_TIMEOUT, connect).await {
+        Ok(Ok(io)) => io,
+        Ok(Err(e)) => return fail(e.as_ref(), url),
+        Err(_) => {
+            let e = std::io::Error::from(std::io::ErrorKind::TimedOut);
+            return fail(&e, url);
+        }
+    };
+    let (mut sender, conn) = match hyper::client::conn::http1::Builder::new()
+        .handshake::<_, body::Body>(io)
+        .await
+    {
+        Ok(x) => x,
+        Err(e) => return fail(&e, url),
+    };
+    tokio::spawn(async move {
+        // Ends when the tunnel closes; errors here are the tunnel's and are logged there.
+        let _ = conn.with_upgrades().await;
+    });
+    let send = sender.send_request(out);
+    let result = match rule.proxy_timeout {
+        Some(limit) => match tokio::time::timeout(limit, send).await {
+            Ok(r) => r,
+            Err(_) => {
+                let cause = format!("no response within proxyTimeout ({} ms)", limit.as_millis());
+                return proxy::failure(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    &method,
+                    &shown_path,
+                    rule,
+                    url,
+                    cause,
+                );
+            }
+        },
+        None => send.await,
+    };
+    let mut res = match result {
+        Ok(r) => r,
+        Err(e) => return fail(&e, url),
+    };
+    if res.status() != StatusCode::SWITCHING_PROTOCOLS {
+        let (mut parts, incoming) = res.into_parts();
+        headers::strip_hop_by_hop(&mut parts.headers, false);
+        return Outcome {
+            response: Response::from_parts(parts, body::boxed(incoming)),
+            upstream: url,
+            failure: None,
+        };
+    }
+    let backend_side = hyper::upgrade::on(&mut res);
+    let rule_name = rule.name.clone();
+    let shown = url.clone();
+    tokio::spawn(async move {
+        let (browser, backend) = match tokio::try_join!(browser_side, backend_side) {
+            Ok(pair) => pair,
+            Err(e) => {
+                tracing::warn!(rule = %rule_name, "WebSocket to {shown} did not start: {e}");
+                return;
+            }
+        };
+        let mut browser = TokioIo::new(browser);
+        let mut backend = TokioIo::new(backend);
+        match tokio::io::copy_bidirectional(&mut browser, &mut backend).await {
+            Ok((up, down)) => {
+                tracing::debug!(rule = %rule_name, "WebSocket to {shown} closed ({up} B up, {down} B down)")
+            }
+            Err(e) => tracing::debug!(rule = %rule_name, "WebSocket to {shown} ended: {e}"),
+        }
+    });
+    let (mut parts, _) = res.into_parts();
+    headers::strip_hop_by_hop(&mut parts.headers, true);
+    Outcome {
+        response: Response::from_parts(parts, body::empty()),
+        upstream: url,
+        failure: None,
+    }
+}
+
+fn proxy_connector(upstream: &Upstream, rule: &Rule) -> proxy::Connector {
+    upstream.connector_for(rule).clone()
+}
