@@ -65,7 +65,7 @@ pub struct Target {
     /// Host as written (IPv6 in brackets), lower-cased.
     pub host: String,
     pub port: u16,
-    /// Path prefix from the target URL, without a trailing slash ("" for none).
+    /// Path prefix from the target URL, as written ("" for none).
     pub base_path: String,
 }
 
@@ -657,7 +657,7 @@ pub fn parse_target(spec: &TargetSpec) -> Result<Target, String> {
         ws_scheme,
         host: host.to_ascii_lowercase(),
         port,
-        base_path: path.trim_end_matches('/').to_string(),
+        base_path: path.to_string(),
     })
 }
 
@@ -778,7 +778,7 @@ mod tests {
         let ok = t("http://LocalHost:8080/base/").unwrap();
         assert_eq!(
             (ok.host.as_str(), ok.port, ok.base_path.as_str()),
-            ("localhost", 8080, "/base")
+            ("localhost", 8080, "/base/")
         );
         assert_eq!(t("https://h").unwrap().port, 443);
         assert!(t("ws://h:1").unwrap().ws_scheme);

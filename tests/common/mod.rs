@@ -1,0 +1,235 @@
+//! Shared test parts: devproxy started in-process on 127.0.0.1:0, real backends, a client.
+#![allow(dead_code)]
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, Response};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+pub use devproxy::body::{self, Body};
+
+/// devproxy running in this process, with its site and config in a temporary folder.
+pub struct Proxy {
+    pub server: devproxy::Server,
+    pub tmp: tempfile::TempDir,
+    pub site: PathBuf,
+    pub config: PathBuf,
+    pub base: String,
+}
+
+impl Proxy {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.server.local_addr().port()
+    }
+}
+
+/// Starts devproxy with `config` as its proxy.conf.json (watched) and a small site.
+pub async fn proxy(config: &str) -> Proxy {
+    proxy_with(Some(config), |_| {}).await
+}
+
+pub async fn proxy_with(
+    config: Option<&str>,
+    adjust: impl FnOnce(&mut devproxy::Options),
+) -> Proxy {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let site = tmp.path().join("site");
+    std::fs::create_dir_all(site.join("assets")).expect("site dir");
+    std::fs::write(
+        site.join("index.html"),
+        "<!doctype html><title>app</title>INDEX",
+    )
+    .expect("index");
+    std::fs::write(
+        site.join("assets/app.js"),
+        "console.log('app');\n".repeat(20),
+    )
+    .expect("js");
+    let config_path = tmp.path().join("proxy.conf.json");
+    if let Some(text) = config {
+        std::fs::write(&config_path, text).expect("config");
+    }
+    let mut options = devproxy::Options {
+        dir: site.clone(),
+        config: config.map(|_| config_path.clone()),
+        port: 0,
+        ..devproxy::Options::default()
+    };
+    adjust(&mut options);
+    let server = devproxy::start(options).await.expect("devproxy starts");
+    let base = format!("http://127.0.0.1:{}", server.local_addr().port());
+    Proxy {
+        server,
+        tmp,
+        site,
+        config: config_path,
+        base,
+    }
+}
+
+/// A backend on 127.0.0.1:0 answering with `handler`; counts the requests it gets.
+pub struct Backend {
+    pub addr: SocketAddr,
+    pub hits: Arc<AtomicUsize>,
+}
+
+impl Backend {
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.addr.port())
+    }
+
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+}
+
+pub async fn backend<F, Fut>(handler: F) -> Backend
+where
+    F: Fn(Request<Incoming>) -> Fut + Send + Sync + Clone + 'static,
+    Fut: Future<Output = Response<Body>> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind backend");
+    let addr = listener.local_addr().expect("addr");
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let handler = handler.clone();
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let svc = service_fn(move |req| {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let fut = handler(req);
+                    async move { Ok::<_, Infallible>(fut.await) }
+                });
+                let _ = auto::Builder::new(TokioExecutor::new())
+                    .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    Backend { addr, hits }
+}
+
+/// A backend that answers with what it received: request line, headers (one per line), a
+/// blank line, then the body.
+pub async fn echo_backend() -> Backend {
+    backend(|req: Request<Incoming>| async move {
+        let mut text = format!(
+            "{} {}\n",
+            req.method(),
+            req.uri().path_and_query().map_or("", |p| p.as_str())
+        );
+        for (k, v) in req.headers() {
+            text.push_str(&format!("{k}: {}\n", v.to_str().unwrap_or("?")));
+        }
+        text.push('\n');
+        let body = req
+            .into_body()
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+            .unwrap_or_default();
+        let mut out = text.into_bytes();
+        out.extend_from_slice(&body);
+        Response::new(body::full(out))
+    })
+    .await
+}
+
+/// What came back.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+pub fn client() -> Client<hyper_util::client::legacy::connect::HttpConnector, Body> {
+    Client::builder(TokioExecutor::new()).build_http()
+}
+
+pub async fn send(req: Request<Body>) -> Reply {
+    let res = tokio::time::timeout(Duration::from_secs(20), client().request(req))
+        .await
+        .expect("response within 20 s")
+        .expect("request succeeds");
+    let (parts, body) = res.into_parts();
+    let body = body.collect().await.expect("body").to_bytes();
+    Reply {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body,
+    }
+}
+
+pub async fn get(url: &str) -> Reply {
+    send(Request::get(url).body(body::empty()).expect("request")).await
+}
+
+pub fn request(method: &str, url: &str) -> http::request::Builder {
+    Request::builder().method(method).uri(url)
+}
+
+/// Sends raw bytes and returns everything the server sends until it closes or goes quiet.
+pub async fn raw(addr: SocketAddr, bytes: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    s.write_all(bytes).await.expect("write");
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match tokio::time::timeout(Duration::from_millis(1500), s.read(&mut buf)).await {
+            Ok(Ok(0)) | Err(_) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Polls `cond` every 10 ms for up to 10 s; returns whether it became true.
+pub async fn eventually<F, Fut>(mut cond: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    for _ in 0..1000 {
+        if cond().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
