@@ -226,6 +226,30 @@ pub(crate) fn failure(
     }
 }
 
+/// Every error in a chain, including the one an `io::Error` wraps: its `source()` skips the
+/// wrapped error itself, which is the one that names the cause.
+fn error_layers<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Vec<&'a (dyn std::error::Error + 'static)> {
+    let mut out = Vec::new();
+    let mut next = Some(e);
+    while let Some(err) = next {
+        out.push(err);
+        let inner = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|i| i as &(dyn std::error::Error + 'static));
+        next = match inner {
+            Some(i) if out.len() < 32 => Some(i),
+            _ => err.source(),
+        };
+        if out.len() >= 32 {
+            break;
+        }
+    }
+    out
+}
+
 /// Names a client error in words, and picks 502 or 504.
 pub(crate) fn describe_error(
     e: &(dyn std::error::Error + 'static),
@@ -236,9 +260,21 @@ pub(crate) fn describe_error(
         .as_ref()
         .map(|t| format!("{}:{}", t.host, t.port))
         .unwrap_or_default();
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    let mut messages = Vec::new();
-    while let Some(err) = source {
+    let layers = error_layers(e);
+    for err in &layers {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            let advice = if matches!(tls, rustls::Error::InvalidCertificate(_)) {
+                " (set \"secure\": false on this rule to accept self-signed certificates)"
+            } else {
+                ""
+            };
+            return (
+                StatusCode::BAD_GATEWAY,
+                format!("TLS handshake with {where_} failed: {tls}{advice}"),
+            );
+        }
+    }
+    for err in &layers {
         if let Some(io) = err.downcast_ref::<std::io::Error>() {
             use std::io::ErrorKind::*;
             match io.kind() {
@@ -254,7 +290,7 @@ pub(crate) fn describe_error(
                         format!("could not connect to {where_} within {} s", CONNECT_TIMEOUT.as_secs()),
                     )
                 }
-                ConnectionReset | BrokenPipe => {
+                ConnectionReset | BrokenPipe | ConnectionAborted => {
                     return (
                         StatusCode::BAD_GATEWAY,
                         format!("the backend at {where_} reset the connection"),
@@ -262,28 +298,6 @@ pub(crate) fn describe_error(
                 }
                 _ => {}
             }
-            if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                let advice = if matches!(tls, rustls::Error::InvalidCertificate(_)) {
-                    " (set \"secure\": false on this rule to accept self-signed certificates)"
-                } else {
-                    ""
-                };
-                return (
-                    StatusCode::BAD_GATEWAY,
-                    format!("TLS handshake with {where_} failed: {tls}{advice}"),
-                );
-            }
-        }
-        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
-            let advice = if matches!(tls, rustls::Error::InvalidCertificate(_)) {
-                " (set \"secure\": false on this rule to accept self-signed certificates)"
-            } else {
-                ""
-            };
-            return (
-                StatusCode::BAD_GATEWAY,
-                format!("TLS handshake with {where_} failed: {tls}{advice}"),
-            );
         }
         if let Some(h) = err.downcast_ref::<hyper::Error>() {
             if h.is_incomplete_message() {
@@ -292,7 +306,7 @@ pub(crate) fn describe_error(
                     format!("the backend at {where_} closed the connection before sending a complete response"),
                 );
             }
-            if h.is_parse() {
+            if h.is_parse() || h.is_parse_status() {
                 return (
                     StatusCode::BAD_GATEWAY,
                     format!("the backend at {where_} sent an invalid HTTP response ({h})"),
@@ -307,10 +321,13 @@ pub(crate) fn describe_error(
                 format!("could not resolve the host name \"{host}\""),
             );
         }
-        if !messages.contains(&text) {
+    }
+    let mut messages: Vec<String> = Vec::new();
+    for err in &layers {
+        let text = err.to_string();
+        if !messages.iter().any(|m| m.contains(&text)) {
             messages.push(text);
         }
-        source = err.source();
     }
     (StatusCode::BAD_GATEWAY, messages.join(": "))
 }

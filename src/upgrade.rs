@@ -26,7 +26,7 @@ pub async fn tunnel(
         .map_or("/", |p| p.as_str())
         .to_string();
     let browser_side = hyper::upgrade::on(&mut req);
-    let (out, url) = match proxy::upstream_request(rule, req, peer, true) {
+    let (mut out, url) = match proxy::upstream_request(rule, req, peer, true) {
         Ok(x) => x,
         Err(url) => {
             let cause = format!("the rewritten path is not a valid URL: {url}");
@@ -54,6 +54,15 @@ pub async fn tunnel(
             return fail(&e, url);
         }
     };
+    // On a connection of our own the request line carries the path only (origin-form).
+    let origin_form = out
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .parse::<http::Uri>();
+    if let Ok(uri) = origin_form {
+        *out.uri_mut() = uri;
+    }
     let (mut sender, conn) = match hyper::client::conn::http1::Builder::new()
         .handshake::<_, body::Body>(io)
         .await
