@@ -1,4 +1,5 @@
 //! WebSocket tunnelling through a `ws: true` rule, against a real WebSocket echo server.
+#![allow(clippy::result_large_err)] // tungstenite's handshake callback type
 
 mod common;
 
@@ -31,10 +32,8 @@ async fn ws_echo() -> (
                 };
                 while let Some(Ok(msg)) = ws.next().await {
                     match msg {
-                        Message::Text(_) | Message::Binary(_) => {
-                            if ws.send(msg).await.is_err() {
-                                return;
-                            }
+                        Message::Text(_) | Message::Binary(_) if ws.send(msg).await.is_err() => {
+                            return
                         }
                         // Keep reading: tungstenite sends the close reply on the next poll.
                         Message::Close(_) => {}
