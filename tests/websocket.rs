@@ -31,13 +31,9 @@ async fn ws_echo() -> (
                     return;
                 };
                 while let Some(Ok(msg)) = ws.next().await {
-                    match msg {
-                        Message::Text(_) | Message::Binary(_) if ws.send(msg).await.is_err() => {
-                            return
-                        }
-                        // Keep reading: tungstenite sends the close reply on the next poll.
-                        Message::Close(_) => {}
-                        _ => {}
+                    // Close frames need no answer here: tungstenite replies on the next poll.
+                    if (msg.is_text() || msg.is_binary()) && ws.send(msg).await.is_err() {
+                        return;
                     }
                 }
             });
