@@ -1,0 +1,313 @@
+//! The real binary: `check` output and exit codes, `serve` start-up, banner, port fallback,
+//! start-up errors, and Ctrl-C.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn devproxy(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_devproxy"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run devproxy")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn dir_with(config: &str) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("proxy.conf.json"), config).unwrap();
+    d
+}
+
+#[test]
+fn check_prints_rules_and_where_paths_go() {
+    let d = dir_with(
+        r#"{
+  "/api": { "target": "http://localhost:8080/v1", "changeOrigin": true, "pathRewrite": { "^/api": "" } },
+  "/ws": { "target": "ws://localhost:9000" }
+}"#,
+    );
+    let out = devproxy(
+        d.path(),
+        &["check", "/api/users?id=1", "/ws/chat", "/about"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("proxy.conf.json: 2 rules\n"), "{stdout}");
+    assert!(
+        stdout.contains("/api → http://localhost:8080/v1  [changeOrigin, rewrite ^/api → \"\"]"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("/ws  → ws://localhost:9000  [ws]"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("/api/users?id=1 → http://localhost:8080/v1/users?id=1  (rule \"/api\")"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("/ws/chat → http://localhost:9000/ws/chat  (rule \"/ws\")"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "/about → no rule: a static file, or index.html for page navigations (SPA fallback)"
+        ),
+        "{stdout}"
+    );
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn check_allows_warnings() {
+    let d = dir_with("{\n  \"/api\": { \"target\": \"http://localhost:1\", \"secure\": \"false\", \"changeOrgin\": true }\n}\n");
+    let out = devproxy(d.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("proxy.conf.json:2:55: warning: rule \"/api\": \"secure\": \"false\" is a string; read as the boolean false"), "{stderr}");
+    assert!(stderr.contains("proxy.conf.json:2:64: warning: rule \"/api\": unknown option \"changeOrgin\" is ignored; did you mean \"changeOrigin\"?"), "{stderr}");
+    assert!(stderr.contains("0 error(s), 2 warning(s)"), "{stderr}");
+}
+
+#[test]
+fn check_fails_on_a_broken_rule_naming_it() {
+    let d = dir_with("{\n  \"/ok\": \"http://localhost:1\",\n  \"/api\": { \"target\": \"localhost:8080\" }\n}\n");
+    let out = devproxy(d.path(), &["check", "/api/x"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("proxy.conf.json:3:23: error: rule \"/api\": target \"localhost:8080\" has no scheme; did you mean \"http://localhost:8080\"?"),
+        "{stderr}"
+    );
+    assert!(text(&out.stdout).contains("/api/x → 502 from rule \"/api\""));
+}
+
+#[test]
+fn check_reports_syntax_errors_with_line_and_column() {
+    let d = dir_with(
+        "{\n  \"/api\": {\n    \"target\": \"http://localhost:1\"\n    \"ws\": true\n  }\n}\n",
+    );
+    let out = devproxy(d.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "proxy.conf.json:4:5: expected ',' or '}', found '\"'\n"
+    );
+}
+
+#[test]
+fn check_finds_the_default_files_and_the_environment() {
+    let d = tempfile::tempdir().unwrap();
+    let out = devproxy(d.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no config file found"));
+    std::fs::create_dir(d.path().join("src")).unwrap();
+    std::fs::write(
+        d.path().join("src/proxy.conf.json"),
+        r#"{ "/s": "http://localhost:1" }"#,
+    )
+    .unwrap();
+    let out = devproxy(d.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).starts_with("src/proxy.conf.json: 1 rule"));
+    std::fs::write(
+        d.path().join("other.json"),
+        r#"[{ "context": "/o", "target": "http://localhost:2" }]"#,
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_devproxy"))
+        .arg("check")
+        .current_dir(d.path())
+        .env("DEVPROXY_CONFIG", "other.json")
+        .output()
+        .unwrap();
+    assert!(
+        text(&out.stdout).starts_with("other.json: 1 rule"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_and_version_exits_0() {
+    let d = tempfile::tempdir().unwrap();
+    assert_eq!(
+        devproxy(d.path(), &["check", "--bogus"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        devproxy(d.path(), &["serve", "--port", "x"]).status.code(),
+        Some(2)
+    );
+    let out = devproxy(d.path(), &["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).starts_with("devproxy "));
+}
+
+#[test]
+fn serve_refuses_an_unparsable_file_and_a_missing_directory() {
+    let d = dir_with("{ \"/api\": ");
+    std::fs::create_dir(d.path().join("dist")).unwrap();
+    let out = devproxy(d.path(), &["serve", "dist", "--port", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: proxy.conf.json:1:11: expected a value, found the end of the file\n"
+    );
+    let out = devproxy(
+        d.path(),
+        &["serve", "nope", "-c", "proxy.conf.json", "--port", "0"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr), "error: nope: directory not found\n");
+    let out = devproxy(
+        d.path(),
+        &["serve", "dist", "-c", "missing.json", "--port", "0"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr), "error: missing.json: file not found\n");
+}
+
+/// Starts `devproxy serve` and reads its banner up to the rules table.
+struct Serving {
+    child: Child,
+    banner: Vec<String>,
+    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+}
+
+fn serve(cwd: &Path, args: &[&str]) -> Serving {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_devproxy"))
+        .arg("serve")
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        let done = line.contains("Rules from") || line.contains("No proxy.conf.json");
+        banner.push(line);
+        if done {
+            break;
+        }
+    }
+    Serving {
+        child,
+        banner,
+        lines,
+    }
+}
+
+impl Serving {
+    fn port(&self) -> u16 {
+        let line = self
+            .banner
+            .iter()
+            .find(|l| l.contains("Local:"))
+            .expect("Local line");
+        line.rsplit(':')
+            .next()
+            .unwrap()
+            .trim_end_matches('/')
+            .parse()
+            .unwrap()
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+#[test]
+fn serve_prints_a_banner_logs_requests_and_stops_on_ctrl_c() {
+    let d = dir_with(r#"{ "/api": { "target": "http://127.0.0.1:9", "changeOrigin": true } }"#);
+    std::fs::create_dir(d.path().join("dist")).unwrap();
+    std::fs::write(d.path().join("dist/index.html"), "HELLO").unwrap();
+    let mut s = serve(d.path(), &["dist", "--port", "0"]);
+    let banner = s.banner.join("\n");
+    assert!(
+        banner.starts_with(&format!(
+            "devproxy {}  serving dist",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{banner}"
+    );
+    assert!(
+        banner.contains("Rules from proxy.conf.json, watching for changes:"),
+        "{banner}"
+    );
+    let port = s.port();
+    assert!(http_get(port, "/").contains("HELLO"));
+    let reply = http_get(port, "/api/x");
+    assert!(reply.starts_with("HTTP/1.1 502"), "{reply}");
+    let table = s.lines.next().unwrap().unwrap();
+    assert_eq!(table, "    /api → http://127.0.0.1:9  [changeOrigin]");
+    let log = s.lines.next().unwrap().unwrap();
+    assert!(
+        log.contains("GET /api/x → http://127.0.0.1:9/api/x 502")
+            && log.contains("[/api] connection refused"),
+        "{log}"
+    );
+    let pid = s.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = s.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn serve_moves_to_the_next_free_port_unless_strict() {
+    let d = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let s = serve(d.path(), &[".", "--port", &port]);
+    let banner = s.banner.join("\n");
+    assert!(
+        banner.contains(&format!("(port {port} was in use, so ")),
+        "{banner}"
+    );
+    assert!(
+        banner.contains("No proxy.conf.json found: serving files only"),
+        "{banner}"
+    );
+    assert_ne!(s.port().to_string(), port);
+    drop(s);
+    let out = devproxy(d.path(), &["serve", ".", "--port", &port, "--strict-port"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!("error: port {port} is already in use (--strict-port is set); choose another with --port\n")
+    );
+}
