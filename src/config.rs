@@ -144,10 +144,7 @@ const NOT_YET: &[&str] = &[
 /// Options that only exist as JavaScript functions or objects and cannot be written in JSON.
 const JS_ONLY: &[(&str, &str)] = &[
     ("bypass", "a JavaScript function"),
-    (
-        "rewrite",
-        "Vite's JavaScript function; use \"pathRewrite\" in JSON",
-    ),
+    ("rewrite", "Vite's JavaScript function"),
     ("configure", "Vite's JavaScript function"),
     ("onProxyReq", "a JavaScript function"),
     ("onProxyReqWs", "a JavaScript function"),
@@ -526,9 +523,14 @@ impl Reader {
                 },
                 _ => {
                     if let Some((_, what)) = JS_ONLY.iter().find(|(k, _)| *k == key) {
+                        let instead = if key == "rewrite" {
+                            "; use \"pathRewrite\": { \"^/from\": \"/to\" } instead"
+                        } else {
+                            ""
+                        };
                         pending.push((
                             m.key_pos,
-                            format!("\"{key}\" is {what}, which JSON cannot express; ignored"),
+                            format!("\"{key}\" is {what}, which JSON cannot express; ignored{instead}"),
                         ));
                     } else if NOT_YET.contains(&key) {
                         pending.push((

@@ -560,14 +560,18 @@ pub fn parse_target(spec: &TargetSpec) -> Result<Target, String> {
     };
     let shown = &url;
     let Some((scheme, rest)) = url.split_once("://") else {
-        let suggestion = match url.split_once(':') {
-            Some((s, rest))
-                if ["http", "https", "ws", "wss"].contains(&s.to_ascii_lowercase().as_str()) =>
-            {
-                format!("{s}://{}", rest.trim_start_matches('/'))
-            }
-            _ if url.ends_with(":443") => format!("https://{url}"),
-            _ => format!("http://{url}"),
+        if let Some((s, rest)) = url.split_once(':').filter(|(s, _)| {
+            ["http", "https", "ws", "wss"].contains(&s.to_ascii_lowercase().as_str())
+        }) {
+            return Err(format!(
+                "target \"{shown}\" is missing \"//\" after \"{s}:\"; did you mean \"{s}://{}\"?",
+                rest.trim_start_matches('/')
+            ));
+        }
+        let suggestion = if url.ends_with(":443") {
+            format!("https://{url}")
+        } else {
+            format!("http://{url}")
         };
         return Err(format!(
             "target \"{shown}\" has no scheme; did you mean \"{suggestion}\"?"
@@ -790,7 +794,7 @@ mod tests {
         assert_eq!(t("13.107.246.10:443").unwrap_err(), "target \"13.107.246.10:443\" has no scheme; did you mean \"https://13.107.246.10:443\"?");
         assert_eq!(
             t("http:localhost:8100").unwrap_err(),
-            "target \"http:localhost:8100\" has no scheme; did you mean \"http://localhost:8100\"?"
+            "target \"http:localhost:8100\" is missing \"//\" after \"http:\"; did you mean \"http://localhost:8100\"?"
         );
         assert_eq!(t("ftp://h").unwrap_err(), "target \"ftp://h\": scheme \"ftp:\" is not supported; use http://, https://, ws:// or wss://");
         assert_eq!(
