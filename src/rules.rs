@@ -55,6 +55,18 @@ pub enum LogLevel {
     Silent,
 }
 
+impl LogLevel {
+    pub fn name(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+            LogLevel::Silent => "silent",
+        }
+    }
+}
+
 /// The backend a rule forwards to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
@@ -510,7 +522,7 @@ fn summarize(rule: &Rule) -> String {
         flags.push(format!("proxyTimeout {}ms", t.as_millis()));
     }
     if rule.log_level != LogLevel::Info {
-        flags.push(format!("logLevel {:?}", rule.log_level).to_lowercase());
+        flags.push(format!("logLevel {}", rule.log_level.name()));
     }
     if !flags.is_empty() {
         let _ = write!(s, "  [{}]", flags.join(", "));

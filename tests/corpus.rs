@@ -34,3 +34,14 @@ fn every_corpus_file_loads() {
         files.len()
     );
 }
+
+#[test]
+fn bundled_configs_load_without_diagnostics() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for file in ["proxy.conf.example.json", "fixtures/proxy.conf.json"] {
+        let set = RuleSet::load(&root.join(file)).unwrap_or_else(|e| panic!("{e}"));
+        let messages: Vec<String> = set.diagnostics.iter().map(|d| d.to_string()).collect();
+        assert!(messages.is_empty(), "{file}: {messages:?}");
+        assert!(set.rules.len() >= 3, "{file}");
+    }
+}
