@@ -23,9 +23,14 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let port: u16 = std::env::args().nth(1).and_then(|p| p.parse().ok()).unwrap_or(8080);
+    let port: u16 = std::env::args()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8080);
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
-    println!("demo backend on http://127.0.0.1:{port}  (GET /hello, GET /events, WebSocket /socket)");
+    println!(
+        "demo backend on http://127.0.0.1:{port}  (GET /hello, GET /events, WebSocket /socket)"
+    );
     loop {
         let (stream, _) = listener.accept().await?;
         tokio::spawn(async move {
@@ -40,7 +45,11 @@ async fn handle(mut req: Request<Incoming>) -> Result<Response<Body>, Infallible
     println!("{} {}", req.method(), req.uri());
     let res = match req.uri().path() {
         "/hello" => {
-            let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+            let host = req
+                .headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("");
             Response::builder()
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(body::full(format!(
@@ -63,13 +72,22 @@ async fn handle(mut req: Request<Incoming>) -> Result<Response<Body>, Infallible
         "/socket" => {
             let key = req.headers().get("sec-websocket-key").cloned();
             let Some(key) = key else {
-                return Ok(plain(StatusCode::BAD_REQUEST, "expected a WebSocket handshake"));
+                return Ok(plain(
+                    StatusCode::BAD_REQUEST,
+                    "expected a WebSocket handshake",
+                ));
             };
-            let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+            let accept =
+                tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
             let upgrade = hyper::upgrade::on(&mut req);
             tokio::spawn(async move {
                 let Ok(io) = upgrade.await else { return };
-                let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(TokioIo::new(io), Role::Server, None).await;
+                let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
+                    TokioIo::new(io),
+                    Role::Server,
+                    None,
+                )
+                .await;
                 while let Some(Ok(msg)) = ws.next().await {
                     if (msg.is_text() || msg.is_binary()) && ws.send(msg).await.is_err() {
                         break;
@@ -103,7 +121,10 @@ async fn handle(mut req: Request<Incoming>) -> Result<Response<Body>, Infallible
                 async move {
                     (left > 0).then(|| {
                         let n = left.min(CHUNK);
-                        (Ok::<_, Infallible>(Frame::data(chunk.slice(..n as usize))), left - n)
+                        (
+                            Ok::<_, Infallible>(Frame::data(chunk.slice(..n as usize))),
+                            left - n,
+                        )
                     })
                 }
             });
