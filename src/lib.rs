@@ -15,6 +15,7 @@ pub mod jsonc;
 pub mod log;
 pub mod proxy;
 pub mod reload;
+pub mod resolve;
 pub mod rules;
 pub mod server;
 pub mod service;

@@ -12,12 +12,13 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::body::{self, Body};
 use crate::headers::{self, Peer};
+use crate::resolve::Resolver;
 use crate::rules::Rule;
 
 /// How long connecting to a backend may take before the request gets a 504.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub type Connector = HttpsConnector<HttpConnector>;
+pub type Connector = HttpsConnector<HttpConnector<Resolver>>;
 
 /// The upstream side: pooled keep-alive clients built once and kept across reloads. One
 /// verifies certificates, the other serves rules with `secure: false`.
@@ -73,7 +74,7 @@ impl Upstream {
 }
 
 fn connector(tls: rustls::ClientConfig) -> Connector {
-    let mut http = HttpConnector::new();
+    let mut http = HttpConnector::new_with_resolver(Resolver::new());
     http.enforce_http(false);
     http.set_connect_timeout(Some(CONNECT_TIMEOUT));
     http.set_nodelay(true);
@@ -279,15 +280,24 @@ pub(crate) fn describe_error(
             use std::io::ErrorKind::*;
             match io.kind() {
                 ConnectionRefused => {
+                    let tried = match &rule.target {
+                        Some(t) if crate::resolve::is_localhost(&t.host) => {
+                            format!(" (tried 127.0.0.1:{0} and [::1]:{0})", t.port)
+                        }
+                        _ => String::new(),
+                    };
                     return (
                         StatusCode::BAD_GATEWAY,
-                        format!("connection refused: nothing is listening on {where_} (is the backend running?)"),
-                    )
+                        format!("connection refused: nothing is listening on {where_}{tried}; is the backend running?"),
+                    );
                 }
                 TimedOut => {
                     return (
                         StatusCode::GATEWAY_TIMEOUT,
-                        format!("could not connect to {where_} within {} s", CONNECT_TIMEOUT.as_secs()),
+                        format!(
+                            "could not connect to {where_} within {} s",
+                            CONNECT_TIMEOUT.as_secs()
+                        ),
                     )
                 }
                 ConnectionReset | BrokenPipe | ConnectionAborted => {

@@ -178,6 +178,10 @@ impl HostCheck {
 
     /// The host name the request is addressed to (Host header, or the HTTP/2 authority).
     fn host_of<B>(req: &Request<B>) -> Result<Option<String>, ()> {
+        // Two Host headers make the request ambiguous (RFC 9112 §3.2): refuse it.
+        if req.headers().get_all(header::HOST).iter().nth(1).is_some() {
+            return Err(());
+        }
         let raw = match req.headers().get(header::HOST) {
             Some(v) => v.to_str().map_err(|_| ())?.to_string(),
             None => match req.uri().authority() {

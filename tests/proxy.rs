@@ -582,3 +582,55 @@ async fn no_cors_headers_are_added() {
         assert!(r.header("access-control-allow-origin").is_none(), "{path}");
     }
 }
+
+#[tokio::test]
+async fn two_host_headers_are_refused() {
+    let b = echo_backend().await;
+    let p = proxy(&format!(r#"{{ "/api": "{}" }}"#, b.url())).await;
+    let reply = raw(
+        p.server.local_addr(),
+        b"GET /api HTTP/1.1\r\nHost: localhost\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(reply.starts_with("HTTP/1.1 400"), "{reply}");
+    assert_eq!(b.hits(), 0);
+}
+
+#[tokio::test]
+async fn localhost_targets_reach_an_ipv6_only_backend() {
+    // The backend listens on ::1 only; `localhost` must be tried on every address it has.
+    let Ok(listener) = tokio::net::TcpListener::bind("[::1]:0").await else {
+        eprintln!("skipped: no IPv6 loopback on this machine");
+        return;
+    };
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let _ = s
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nIPv6",
+                    )
+                    .await;
+            });
+        }
+    });
+    let p = proxy(&format!(r#"{{ "/api": "http://localhost:{port}" }}"#)).await;
+    let r = get(&p.url("/api")).await;
+    assert_eq!((r.status, r.text().as_str()), (200, "IPv6"));
+}
+
+#[tokio::test]
+async fn refused_localhost_names_both_addresses_tried() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let p = proxy(&format!(r#"{{ "/api": "http://localhost:{port}" }}"#)).await;
+    let r = get(&p.url("/api")).await;
+    assert_eq!(r.status, 502);
+    let want = format!("nothing is listening on localhost:{port} (tried 127.0.0.1:{port} and [::1]:{port}); is the backend running?");
+    assert!(r.text().contains(&want), "{}", r.text());
+}
