@@ -12,7 +12,7 @@ use hyper::body::Incoming;
 use crate::body::{self, Body};
 use crate::headers::{self, Peer};
 use crate::log::ACCESS;
-use crate::proxy::{self, Outcome, Upstream};
+use crate::proxy::{self, Attempt, Outcome, Upstream};
 use crate::rules::{LogLevel, Rule, RuleSet};
 use crate::static_files::{Served, StaticFiles};
 use crate::upgrade;
@@ -77,24 +77,9 @@ impl App {
     }
 
     async fn proxy(&self, rule: &Rule, req: Request<Incoming>, peer: Peer) -> Outcome {
-        let upstream_url = rule
-            .upstream_url(req.uri().path_and_query().map_or("/", |p| p.as_str()))
-            .unwrap_or_default();
-        let path = req
-            .uri()
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_string();
         if let Some(problem) = &rule.problem {
             let cause = format!("the rule cannot be used: {problem}");
-            return proxy::failure(
-                StatusCode::BAD_GATEWAY,
-                req.method(),
-                &path,
-                rule,
-                upstream_url,
-                cause,
-            );
+            return Attempt::new(rule, &req).fail(StatusCode::BAD_GATEWAY, cause);
         }
         if headers::is_upgrade(req.headers()) {
             if rule.ws {
@@ -115,7 +100,7 @@ impl App {
                 .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
             return Outcome {
                 response,
-                upstream: upstream_url,
+                upstream: Attempt::new(rule, &req).url,
                 failure: Some(cause),
             };
         }

@@ -8,7 +8,7 @@ use tower::ServiceExt;
 
 use crate::body;
 use crate::headers::{self, Peer};
-use crate::proxy::{self, Outcome, Upstream};
+use crate::proxy::{self, Attempt, Outcome, Upstream};
 use crate::rules::Rule;
 
 /// Sends the upgrade request to the backend and, on 101, tunnels the two connections.
@@ -19,48 +19,25 @@ pub async fn tunnel(
     mut req: Request<Incoming>,
     peer: Peer,
 ) -> Outcome {
-    let method = req.method().clone();
-    let shown_path = req
-        .uri()
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_string();
+    let attempt = Attempt::new(rule, &req);
     let browser_side = hyper::upgrade::on(&mut req);
-    let (mut out, url) = match proxy::upstream_request(rule, req, peer, true) {
-        Ok(x) => x,
-        Err(url) => {
-            let cause = format!("the rewritten path is not a valid URL: {url}");
-            return proxy::failure(
-                StatusCode::BAD_GATEWAY,
-                &method,
-                &shown_path,
-                rule,
-                url,
-                cause,
-            );
-        }
+    let mut out = match attempt.request(req, peer, true) {
+        Ok(r) => r,
+        Err(failed) => return *failed,
     };
-    let fail = |e: &(dyn std::error::Error + 'static), url: String| {
-        let (status, cause) = proxy::describe_error(e, rule);
-        proxy::failure(status, &method, &shown_path, rule, url, cause)
-    };
-
     let connect = proxy_connector(upstream, rule).oneshot(out.uri().clone());
     let io = match tokio::time::timeout(proxy::CONNECT_TIMEOUT, connect).await {
         Ok(Ok(io)) => io,
-        Ok(Err(e)) => return fail(e.as_ref(), url),
-        Err(_) => {
-            let e = std::io::Error::from(std::io::ErrorKind::TimedOut);
-            return fail(&e, url);
-        }
+        Ok(Err(e)) => return attempt.fail_with(e.as_ref()),
+        Err(_) => return attempt.fail_with(&std::io::Error::from(std::io::ErrorKind::TimedOut)),
     };
     // On a connection of our own the request line carries the path only (origin-form).
-    let origin_form = out
+    if let Ok(uri) = out
         .uri()
         .path_and_query()
         .map_or("/", |p| p.as_str())
-        .parse::<http::Uri>();
-    if let Ok(uri) = origin_form {
+        .parse::<http::Uri>()
+    {
         *out.uri_mut() = uri;
     }
     let (mut sender, conn) = match hyper::client::conn::http1::Builder::new()
@@ -68,46 +45,22 @@ pub async fn tunnel(
         .await
     {
         Ok(x) => x,
-        Err(e) => return fail(&e, url),
+        Err(e) => return attempt.fail_with(&e),
     };
     tokio::spawn(async move {
         // Ends when the tunnel closes; errors here are the tunnel's and are logged there.
         let _ = conn.with_upgrades().await;
     });
-    let send = sender.send_request(out);
-    let result = match rule.proxy_timeout {
-        Some(limit) => match tokio::time::timeout(limit, send).await {
-            Ok(r) => r,
-            Err(_) => {
-                let cause = format!("no response within proxyTimeout ({} ms)", limit.as_millis());
-                return proxy::failure(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    &method,
-                    &shown_path,
-                    rule,
-                    url,
-                    cause,
-                );
-            }
-        },
-        None => send.await,
-    };
-    let mut res = match result {
+    let mut res = match attempt.respond(sender.send_request(out)).await {
         Ok(r) => r,
-        Err(e) => return fail(&e, url),
+        Err(failed) => return *failed,
     };
     if res.status() != StatusCode::SWITCHING_PROTOCOLS {
-        let (mut parts, incoming) = res.into_parts();
-        headers::strip_hop_by_hop(&mut parts.headers, false);
-        return Outcome {
-            response: Response::from_parts(parts, body::boxed(incoming)),
-            upstream: url,
-            failure: None,
-        };
+        return attempt.relay(res);
     }
     let backend_side = hyper::upgrade::on(&mut res);
     let rule_name = rule.name.clone();
-    let shown = url.clone();
+    let shown = attempt.url.clone();
     tokio::spawn(async move {
         let (browser, backend) = match tokio::try_join!(browser_side, backend_side) {
             Ok(pair) => pair,
@@ -129,7 +82,7 @@ pub async fn tunnel(
     headers::strip_hop_by_hop(&mut parts.headers, true);
     Outcome {
         response: Response::from_parts(parts, body::empty()),
-        upstream: url,
+        upstream: attempt.url,
         failure: None,
     }
 }
