@@ -311,3 +311,64 @@ fn serve_moves_to_the_next_free_port_unless_strict() {
         format!("error: port {port} is already in use (--strict-port is set); choose another with --port\n")
     );
 }
+
+/// Reads log lines until one contains `want` (or 20 s pass); returns the lines read.
+fn read_until(s: &mut Serving, want: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = s.lines.next() else {
+            break;
+        };
+        let done = line.contains(want);
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    seen
+}
+
+/// Saves as editors do (write a new file, rename it over), so no half-written file is seen.
+fn save(path: &Path, text: &str) {
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+#[test]
+fn serve_reports_reloads_and_broken_edits() {
+    let d = dir_with(r#"{ "/api": "http://127.0.0.1:9" }"#);
+    let mut s = serve(d.path(), &[".", "--port", "0"]);
+    let config = d.path().join("proxy.conf.json");
+    save(&config, "{\n  \"/api\": \"http://127.0.0.1:9\",\n  \"/new\": { \"target\": \"http://127.0.0.1:10\" }\n}\n").unwrap();
+    let lines = read_until(&mut s, "+ /new").join("\n");
+    assert!(
+        lines.contains("proxy.conf.json reloaded: 2 rules"),
+        "{lines}"
+    );
+    assert!(lines.contains("  + /new → http://127.0.0.1:10"), "{lines}");
+
+    save(
+        &config,
+        "{\n  \"/api\": \"http://127.0.0.1:9\"\n  \"/new\": 1\n}\n",
+    )
+    .unwrap();
+    let lines = read_until(&mut s, "keeping the previous rules").join("\n");
+    assert!(
+        lines.contains("error: proxy.conf.json:3:3: expected ',' or '}', found '\"'"),
+        "{lines}"
+    );
+    let port = s.port();
+    assert!(
+        http_get(port, "/new").starts_with("HTTP/1.1 502"),
+        "the last good rules stay"
+    );
+
+    save(&config, r#"{ "/api": "http://127.0.0.1:11" }"#).unwrap();
+    let lines = read_until(&mut s, "- /new").join("\n");
+    assert!(
+        lines.contains("  ~ /api → http://127.0.0.1:11  [changeOrigin]"),
+        "{lines}"
+    );
+}
