@@ -3,9 +3,11 @@
 //!
 //! Nothing here compiles a pattern or parses a URL; [`crate::rules`] does that.
 
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::env::{self, Vars};
 use crate::jsonc::{self, Kind, Member, Pos, Value};
 
 /// How bad a diagnostic is: a warning leaves the rule working, an error breaks the rule.
@@ -68,16 +70,48 @@ pub struct RuleSpec {
     pub pos: Pos,
     pub patterns: Vec<At<String>>,
     pub target: Option<At<TargetSpec>>,
-    pub change_origin: Option<bool>,
-    pub path_rewrite: Vec<(At<String>, String)>,
-    pub ws: Option<bool>,
-    pub secure: Option<bool>,
-    pub headers: Vec<(At<String>, String)>,
-    pub xfwd: Option<bool>,
-    pub log_level: Option<At<String>>,
-    pub proxy_timeout: Option<At<f64>>,
+    /// Boolean options by name (`changeOrigin`, `ws`, `secure`, …).
+    pub flags: BTreeMap<&'static str, bool>,
+    /// String options by name (`logLevel`, `auth`, `hostRewrite`, …).
+    pub texts: BTreeMap<&'static str, At<String>>,
+    /// Millisecond options by name (`proxyTimeout`, `timeout`).
+    pub numbers: BTreeMap<&'static str, At<f64>>,
+    /// Object options of strings by name (`pathRewrite`, `headers`, cookie rewrites), in order.
+    pub maps: BTreeMap<&'static str, Vec<(At<String>, String)>>,
+    /// `router`: host and/or path keys to targets.
+    pub router: Vec<(At<String>, At<TargetSpec>)>,
+    /// `cookies`: rewrite Set-Cookie for local use.
+    pub cookies: Option<CookieSpec>,
+    /// A Next.js-style rewrite: the destination URL with `:param` placeholders.
+    pub destination: Option<At<String>>,
     /// Problems that make this rule unusable (wrong types); requests it takes get a 502.
     pub errors: Vec<String>,
+}
+
+impl RuleSpec {
+    pub fn flag(&self, name: &str) -> Option<bool> {
+        self.flags.get(name).copied()
+    }
+
+    pub fn text(&self, name: &str) -> Option<&At<String>> {
+        self.texts.get(name)
+    }
+
+    pub fn map(&self, name: &str) -> &[(At<String>, String)] {
+        self.maps.get(name).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// The `cookies` option: what to change in every `Set-Cookie` so a browser on
+/// `http://localhost` keeps the cookie.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CookieSpec {
+    /// `Some("")` removes `Domain`; another value replaces it.
+    pub domain: Option<String>,
+    /// `Some(false)` removes `Secure`; `Some(true)` adds it.
+    pub secure: Option<bool>,
+    /// Replaces (or adds) `SameSite`.
+    pub same_site: Option<String>,
 }
 
 /// `target` as a URL string or as Node's `{ protocol, host, hostname, port, path }` object.
@@ -100,34 +134,54 @@ pub struct ConfigSpec {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// The JSON type an option takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Bool,
+    Text,
+    Millis,
+    /// An object of strings.
+    Map,
+    /// A string (meaning `{ "*": value }`), `false`, or an object of strings.
+    TextOrMap,
+    Target,
+    Context,
+    Cookies,
+    Router,
+}
+
 /// Options devproxy implements, with the JSON type each takes.
-const OPTIONS: &[&str] = &[
-    "target",
-    "changeOrigin",
-    "pathRewrite",
-    "ws",
-    "secure",
-    "headers",
-    "xfwd",
-    "logLevel",
-    "proxyTimeout",
-    "context",
-    "pathFilter",
+const OPTIONS: &[(&str, Shape)] = &[
+    ("target", Shape::Target),
+    ("changeOrigin", Shape::Bool),
+    ("pathRewrite", Shape::Map),
+    ("ws", Shape::Bool),
+    ("secure", Shape::Bool),
+    ("headers", Shape::Map),
+    ("xfwd", Shape::Bool),
+    ("logLevel", Shape::Text),
+    ("proxyTimeout", Shape::Millis),
+    ("timeout", Shape::Millis),
+    ("context", Shape::Context),
+    ("pathFilter", Shape::Context),
+    ("cookieDomainRewrite", Shape::TextOrMap),
+    ("cookiePathRewrite", Shape::TextOrMap),
+    ("cookies", Shape::Cookies),
+    ("autoRewrite", Shape::Bool),
+    ("hostRewrite", Shape::Text),
+    ("protocolRewrite", Shape::Text),
+    ("followRedirects", Shape::Bool),
+    ("auth", Shape::Text),
+    ("ignorePath", Shape::Bool),
+    ("prependPath", Shape::Bool),
+    ("router", Shape::Router),
+    ("rewriteOrigin", Shape::Bool),
+    ("rewriteWsOrigin", Shape::Bool),
+    ("envProxy", Shape::Bool),
 ];
 
-/// http-proxy options that are valid but that devproxy does not act on yet.
+/// http-proxy options that are valid but that devproxy does not act on.
 const NOT_YET: &[&str] = &[
-    "cookieDomainRewrite",
-    "cookiePathRewrite",
-    "autoRewrite",
-    "hostRewrite",
-    "protocolRewrite",
-    "followRedirects",
-    "timeout",
-    "auth",
-    "ignorePath",
-    "prependPath",
-    "router",
     "toProxy",
     "preserveHeaderKeyCase",
     "localAddress",
@@ -158,8 +212,8 @@ const JS_ONLY: &[(&str, &str)] = &[
     ("filter", "a JavaScript function"),
 ];
 
-/// Reads and parses `file`. Only an unreadable file or a syntax error is fatal; everything
-/// else becomes a diagnostic.
+/// Reads and parses `file`, with `${VAR}` taken from the environment and the `.env` beside it.
+/// Only an unreadable file or a syntax error is fatal; everything else becomes a diagnostic.
 pub fn load(file: &Path) -> Result<ConfigSpec, LoadError> {
     let bytes = std::fs::read(file).map_err(|e| LoadError::Read {
         file: file.to_path_buf(),
@@ -176,19 +230,32 @@ pub fn load(file: &Path) -> Result<ConfigSpec, LoadError> {
             e.utf8_error().valid_up_to()
         ),
     })?;
-    parse(file, &text)
+    let dir = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    parse_with(file, &text, &Vars::for_dir(dir))
 }
 
-/// Parses the text of a config file; `file` is only used in messages.
+/// Parses the text of a config file with the process environment; `file` is only used in
+/// messages.
 pub fn parse(file: &Path, text: &str) -> Result<ConfigSpec, LoadError> {
-    let root = jsonc::parse(text).map_err(|e| LoadError::Syntax {
+    parse_with(file, text, &Vars::default())
+}
+
+/// Parses the text of a config file, expanding `${VAR}` from `vars`.
+pub fn parse_with(file: &Path, text: &str, vars: &Vars) -> Result<ConfigSpec, LoadError> {
+    let mut root = jsonc::parse(text).map_err(|e| LoadError::Syntax {
         file: file.to_path_buf(),
         pos: e.pos,
         message: e.message,
     })?;
+    let mut env_failures = HashMap::new();
+    env::expand_tree(&mut root, vars, &mut env_failures);
     let mut r = Reader {
         file: file.to_path_buf(),
         out: ConfigSpec::default(),
+        env_failures,
     };
     match &root.kind {
         Kind::Array(items) => {
@@ -199,6 +266,9 @@ pub fn parse(file: &Path, text: &str) -> Result<ConfigSpec, LoadError> {
         Kind::Object(members) if is_single_rule(members) => {
             // Some projects write one webpack-style rule without wrapping it in an array.
             r.array_item(&root);
+        }
+        Kind::Object(members) if members.iter().any(|m| m.key == "rewrites") => {
+            r.next_rewrites(members);
         }
         Kind::Object(members) => r.object_form(members),
         _ => {
@@ -242,6 +312,8 @@ fn dedup(members: &[Member], mut warn: impl FnMut(Pos, String)) -> Vec<&Member> 
 struct Reader {
     file: PathBuf,
     out: ConfigSpec,
+    /// Strings whose `${VAR}` could not be expanded, by position.
+    env_failures: HashMap<Pos, String>,
 }
 
 impl Reader {
@@ -263,7 +335,7 @@ impl Reader {
         }
         for m in members {
             let looks_like_path = m.key.starts_with(['/', '^', '*', '!']);
-            if !looks_like_path && (OPTIONS.contains(&m.key.as_str()) || is_known(&m.key)) {
+            if !looks_like_path && is_known(&m.key) {
                 self.diag(
                     Severity::Warning,
                     m.key_pos,
@@ -284,6 +356,10 @@ impl Reader {
                 }],
                 ..RuleSpec::default()
             };
+            if let Some(e) = self.env_failures.get(&m.key_pos) {
+                spec.errors.push(e.clone());
+            }
+            self.env_errors(&m.value, &mut spec.errors);
             match &m.value.kind {
                 Kind::Object(opts) => self.options(&mut spec, opts, false),
                 Kind::String(s) => {
@@ -292,7 +368,7 @@ impl Reader {
                         value: TargetSpec::Url(s.clone()),
                         pos: m.value.pos,
                     });
-                    spec.change_origin = Some(true);
+                    spec.flags.insert("changeOrigin", true);
                 }
                 _ => spec.errors.push(format!(
                     "expected an object of options or a target URL string, found {}",
@@ -320,6 +396,7 @@ impl Reader {
             pos: item.pos,
             ..RuleSpec::default()
         };
+        self.env_errors(item, &mut spec.errors);
         self.options(&mut spec, opts, true);
         spec.name = match spec.patterns.as_slice() {
             [] => {
@@ -347,6 +424,142 @@ impl Reader {
         self.finish(spec);
     }
 
+    /// The `${VAR}` failures inside `v`, in file order.
+    fn env_errors(&self, v: &Value, out: &mut Vec<String>) {
+        if let Some(e) = self.env_failures.get(&v.pos) {
+            out.push(e.clone());
+        }
+        match &v.kind {
+            Kind::Array(items) => items.iter().for_each(|i| self.env_errors(i, out)),
+            Kind::Object(members) => {
+                for m in members {
+                    if let Some(e) = self.env_failures.get(&m.key_pos) {
+                        out.push(e.clone());
+                    }
+                    self.env_errors(&m.value, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Next.js `rewrites`: `{ "rewrites": [ { "source": "/api/:path*", "destination":
+    /// "http://localhost:8080/:path*" } ] }`, or the object with `beforeFiles`, `afterFiles`
+    /// and `fallback` lists.
+    fn next_rewrites(&mut self, members: &[Member]) {
+        for m in members {
+            if m.key != "rewrites" {
+                self.diag(
+                    Severity::Warning,
+                    m.key_pos,
+                    None,
+                    format!("\"{}\" beside \"rewrites\" is ignored", m.key),
+                );
+                continue;
+            }
+            let lists: Vec<&Value> = match &m.value.kind {
+                Kind::Array(_) => vec![&m.value],
+                Kind::Object(phases) => ["beforeFiles", "afterFiles", "fallback"]
+                    .iter()
+                    .filter_map(|p| phases.iter().find(|x| x.key == *p).map(|x| &x.value))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for list in lists {
+                let Kind::Array(items) = &list.kind else {
+                    self.diag(
+                        Severity::Error,
+                        list.pos,
+                        None,
+                        format!("rewrites must be an array, found {}", list.type_name()),
+                    );
+                    continue;
+                };
+                for item in items {
+                    self.next_rewrite(item);
+                }
+            }
+        }
+    }
+
+    fn next_rewrite(&mut self, item: &Value) {
+        let Kind::Object(fields) = &item.kind else {
+            self.diag(
+                Severity::Error,
+                item.pos,
+                None,
+                format!(
+                    "a rewrite must be an object with \"source\" and \"destination\", found {}",
+                    item.type_name()
+                ),
+            );
+            return;
+        };
+        let get = |k: &str| fields.iter().rev().find(|f| f.key == k);
+        let mut spec = RuleSpec {
+            pos: item.pos,
+            ..RuleSpec::default()
+        };
+        self.env_errors(item, &mut spec.errors);
+        match get("source").map(|f| &f.value) {
+            Some(Value {
+                kind: Kind::String(s),
+                pos,
+            }) => {
+                spec.name = s.clone();
+                spec.patterns.push(At {
+                    value: s.clone(),
+                    pos: *pos,
+                });
+            }
+            _ => spec
+                .errors
+                .push("a rewrite needs \"source\": \"/path/:param*\"".into()),
+        }
+        match get("destination").map(|f| &f.value) {
+            Some(Value {
+                kind: Kind::String(d),
+                pos,
+            }) => {
+                match d.split_once("://") {
+                    Some((scheme, rest)) => {
+                        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+                        spec.target = Some(At {
+                            value: TargetSpec::Url(format!("{scheme}://{authority}")),
+                            pos: *pos,
+                        });
+                    }
+                    None => spec.errors.push(format!(
+                        "destination \"{d}\" is a path inside the app; devproxy only proxies to external URLs (http://…)"
+                    )),
+                }
+                spec.destination = Some(At {
+                    value: d.clone(),
+                    pos: *pos,
+                });
+                // Next.js sends the destination's host, as changeOrigin does.
+                spec.flags.insert("changeOrigin", true);
+            }
+            _ => spec
+                .errors
+                .push("a rewrite needs \"destination\": \"http://host/path/:param*\"".into()),
+        }
+        for f in fields {
+            if !matches!(f.key.as_str(), "source" | "destination") {
+                self.diag(
+                    Severity::Warning,
+                    f.key_pos,
+                    Some(&spec.name),
+                    format!(
+                        "\"{}\" in a rewrite is not supported by devproxy; ignored",
+                        f.key
+                    ),
+                );
+            }
+        }
+        self.finish(spec);
+    }
+
     fn finish(&mut self, spec: RuleSpec) {
         for p in &spec.patterns {
             let body = p.value.strip_prefix('!').unwrap_or(&p.value);
@@ -364,7 +577,7 @@ impl Reader {
                 );
             }
         }
-        if spec.target.is_none() && spec.errors.is_empty() {
+        if spec.target.is_none() && spec.router.is_empty() && spec.errors.is_empty() {
             self.diag(
                 Severity::Error,
                 spec.pos,
@@ -382,146 +595,18 @@ impl Reader {
         let mut pending = Vec::new();
         let opts = dedup(opts, |p, m| pending.push((p, m)));
         for m in opts {
-            let v = &m.value;
             let key = m.key.as_str();
-            match key {
-                "target" => match target_spec(v) {
-                    Ok(t) => {
-                        spec.target = Some(At {
-                            value: t,
-                            pos: v.pos,
-                        })
-                    }
-                    Err(e) => spec.errors.push(e),
-                },
-                "context" | "pathFilter" if array_form => match &v.kind {
-                    Kind::String(s) => spec.patterns.push(At {
-                        value: s.clone(),
-                        pos: v.pos,
-                    }),
-                    Kind::Array(items) => {
-                        for it in items {
-                            match &it.kind {
-                                Kind::String(s) => spec.patterns.push(At {
-                                    value: s.clone(),
-                                    pos: it.pos,
-                                }),
-                                _ => spec.errors.push(format!(
-                                    "{key} entries must be strings, found {} at {}",
-                                    it.type_name(),
-                                    it.pos
-                                )),
-                            }
-                        }
-                    }
-                    _ => spec.errors.push(format!(
-                        "{key} must be a string or an array of strings, found {}",
-                        v.type_name()
-                    )),
-                },
-                "changeOrigin" | "ws" | "secure" | "xfwd" => {
-                    let b = match &v.kind {
-                        Kind::Bool(b) => Some(*b),
-                        Kind::String(s) if s == "true" || s == "false" => {
-                            pending.push((
-                                v.pos,
-                                format!(
-                                    "\"{key}\": \"{s}\" is a string; read as the boolean {s} (write it without quotes)"
-                                ),
-                            ));
-                            Some(s == "true")
-                        }
-                        _ => {
-                            spec.errors.push(format!(
-                                "{key} must be true or false, found {} at {}",
-                                shown(v),
-                                v.pos
-                            ));
-                            None
-                        }
-                    };
-                    match key {
-                        "changeOrigin" => spec.change_origin = b,
-                        "ws" => spec.ws = b,
-                        "secure" => spec.secure = b,
-                        _ => spec.xfwd = b,
+            match OPTIONS.iter().find(|(k, _)| *k == key) {
+                Some((_, Shape::Context)) if !array_form => pending.push((
+                    m.key_pos,
+                    format!("\"{key}\" is ignored in the object form: the key of the rule is its pattern"),
+                )),
+                Some((name, shape)) => {
+                    if let Err(e) = read_option(spec, name, *shape, &m.value, &mut pending) {
+                        spec.errors.push(e);
                     }
                 }
-                "pathRewrite" | "headers" => match &v.kind {
-                    Kind::Object(map) => {
-                        let mut dup_warnings = Vec::new();
-                        let map = dedup(map, |p, m| dup_warnings.push((p, m)));
-                        pending.extend(dup_warnings);
-                        for e in map {
-                            let value = match &e.value.kind {
-                                Kind::String(s) => s.clone(),
-                                Kind::Number(raw, _) if key == "headers" => raw.clone(),
-                                _ => {
-                                    spec.errors.push(format!(
-                                        "{key} \"{}\" must map to a string, found {} at {}",
-                                        e.key,
-                                        e.value.type_name(),
-                                        e.value.pos
-                                    ));
-                                    continue;
-                                }
-                            };
-                            let k = At {
-                                value: e.key.clone(),
-                                pos: e.key_pos,
-                            };
-                            if key == "headers" {
-                                spec.headers.push((k, value));
-                            } else {
-                                spec.path_rewrite.push((k, value));
-                            }
-                        }
-                    }
-                    _ => spec.errors.push(format!(
-                        "{key} must be an object of {}, found {}",
-                        if key == "headers" {
-                            "header names to values"
-                        } else {
-                            "regular expressions to replacements"
-                        },
-                        v.type_name()
-                    )),
-                },
-                "logLevel" => match &v.kind {
-                    Kind::String(s) => {
-                        spec.log_level = Some(At {
-                            value: s.clone(),
-                            pos: v.pos,
-                        })
-                    }
-                    _ => spec.errors.push(format!(
-                        "logLevel must be one of \"debug\", \"info\", \"warn\", \"error\", \"silent\", found {}",
-                        v.type_name()
-                    )),
-                },
-                "proxyTimeout" => match &v.kind {
-                    Kind::Number(_, n) => {
-                        spec.proxy_timeout = Some(At {
-                            value: *n,
-                            pos: v.pos,
-                        })
-                    }
-                    Kind::String(s) if s.trim().parse::<f64>().is_ok() => {
-                        pending.push((
-                            v.pos,
-                            format!("\"{key}\": \"{s}\" is a string; read as the number {s}"),
-                        ));
-                        spec.proxy_timeout = s.trim().parse::<f64>().ok().map(|n| At {
-                            value: n,
-                            pos: v.pos,
-                        });
-                    }
-                    _ => spec.errors.push(format!(
-                        "{key} must be a number of milliseconds, found {}",
-                        shown(v)
-                    )),
-                },
-                _ => {
+                None => {
                     if let Some((_, what)) = JS_ONLY.iter().find(|(k, _)| *k == key) {
                         let instead = if key == "rewrite" {
                             "; use \"pathRewrite\": { \"^/from\": \"/to\" } instead"
@@ -535,12 +620,7 @@ impl Reader {
                     } else if NOT_YET.contains(&key) {
                         pending.push((
                             m.key_pos,
-                            format!("\"{key}\" is not supported by devproxy yet; ignored"),
-                        ));
-                    } else if !array_form && (key == "context" || key == "pathFilter") {
-                        pending.push((
-                            m.key_pos,
-                            format!("\"{key}\" is ignored in the object form: the key of the rule is its pattern"),
+                            format!("\"{key}\" is not supported by devproxy; ignored"),
                         ));
                     } else {
                         let hint = did_you_mean(key)
@@ -568,6 +648,236 @@ impl Reader {
             self.diag(Severity::Warning, p, Some(&rule_name), m);
         }
     }
+}
+
+/// Reads one option's value into `spec`; warnings go to `pending`; a wrong type is an error.
+fn read_option(
+    spec: &mut RuleSpec,
+    key: &'static str,
+    shape: Shape,
+    v: &Value,
+    pending: &mut Vec<(Pos, String)>,
+) -> Result<(), String> {
+    match shape {
+        Shape::Target => {
+            spec.target = Some(At {
+                value: target_spec(v)?,
+                pos: v.pos,
+            });
+        }
+        Shape::Context => match &v.kind {
+            Kind::String(s) => spec.patterns.push(At {
+                value: s.clone(),
+                pos: v.pos,
+            }),
+            Kind::Array(items) => {
+                for it in items {
+                    let Kind::String(s) = &it.kind else {
+                        return Err(format!(
+                            "{key} entries must be strings, found {} at {}",
+                            it.type_name(),
+                            it.pos
+                        ));
+                    };
+                    spec.patterns.push(At {
+                        value: s.clone(),
+                        pos: it.pos,
+                    });
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "{key} must be a string or an array of strings, found {}",
+                    v.type_name()
+                ))
+            }
+        },
+        Shape::Bool => {
+            let b = match &v.kind {
+                Kind::Bool(b) => *b,
+                Kind::String(s) if s == "true" || s == "false" => {
+                    pending.push((
+                        v.pos,
+                        format!("\"{key}\": \"{s}\" is a string; read as the boolean {s} (write it without quotes)"),
+                    ));
+                    s == "true"
+                }
+                _ => {
+                    return Err(format!(
+                        "{key} must be true or false, found {} at {}",
+                        shown(v),
+                        v.pos
+                    ))
+                }
+            };
+            spec.flags.insert(key, b);
+        }
+        Shape::Text => match &v.kind {
+            Kind::String(s) => {
+                spec.texts.insert(
+                    key,
+                    At {
+                        value: s.clone(),
+                        pos: v.pos,
+                    },
+                );
+            }
+            _ => return Err(format!("{key} must be a string, found {}", shown(v))),
+        },
+        Shape::Millis => {
+            let n = match &v.kind {
+                Kind::Number(_, n) => *n,
+                Kind::String(s) if s.trim().parse::<f64>().is_ok() => {
+                    pending.push((
+                        v.pos,
+                        format!("\"{key}\": \"{s}\" is a string; read as the number {s}"),
+                    ));
+                    s.trim().parse::<f64>().unwrap_or_default()
+                }
+                _ => {
+                    return Err(format!(
+                        "{key} must be a number of milliseconds, found {}",
+                        shown(v)
+                    ))
+                }
+            };
+            spec.numbers.insert(
+                key,
+                At {
+                    value: n,
+                    pos: v.pos,
+                },
+            );
+        }
+        Shape::Map | Shape::TextOrMap => {
+            let entries = match &v.kind {
+                Kind::Object(map) => string_map(key, map, pending)?,
+                Kind::String(s) if shape == Shape::TextOrMap => vec![(
+                    At {
+                        value: "*".to_string(),
+                        pos: v.pos,
+                    },
+                    s.clone(),
+                )],
+                Kind::Bool(false) if shape == Shape::TextOrMap => Vec::new(),
+                _ => {
+                    let wanted = match key {
+                        "headers" => "an object of header names to values",
+                        "pathRewrite" => "an object of regular expressions to replacements",
+                        _ if shape == Shape::TextOrMap => {
+                            "a string, false, or an object of strings"
+                        }
+                        _ => "an object of strings",
+                    };
+                    return Err(format!("{key} must be {wanted}, found {}", v.type_name()));
+                }
+            };
+            spec.maps.insert(key, entries);
+        }
+        Shape::Cookies => {
+            spec.cookies = Some(match &v.kind {
+                Kind::Bool(true) => CookieSpec {
+                    domain: Some(String::new()),
+                    secure: Some(false),
+                    same_site: Some("Lax".into()),
+                },
+                Kind::Bool(false) => return Ok(()),
+                Kind::Object(members) => {
+                    let mut c = CookieSpec::default();
+                    for m in members {
+                        match (m.key.as_str(), &m.value.kind) {
+                            ("domain", Kind::String(s)) => c.domain = Some(s.clone()),
+                            ("secure", Kind::Bool(b)) => c.secure = Some(*b),
+                            ("sameSite", Kind::String(s)) => {
+                                let norm = match s.to_ascii_lowercase().as_str() {
+                                    "lax" => "Lax",
+                                    "strict" => "Strict",
+                                    "none" => "None",
+                                    _ => {
+                                        return Err(format!(
+                                            "cookies.sameSite must be \"Lax\", \"Strict\" or \"None\", found \"{s}\""
+                                        ))
+                                    }
+                                };
+                                c.same_site = Some(norm.into());
+                            }
+                            ("domain" | "secure" | "sameSite", _) => {
+                                return Err(format!(
+                                    "cookies.{} has the wrong type ({}) at {}",
+                                    m.key,
+                                    m.value.type_name(),
+                                    m.value.pos
+                                ))
+                            }
+                            (other, _) => pending.push((
+                                m.key_pos,
+                                format!("unknown key \"{other}\" in cookies is ignored (known: domain, secure, sameSite)"),
+                            )),
+                        }
+                    }
+                    c
+                }
+                _ => {
+                    return Err(format!(
+                        "cookies must be true or an object {{ \"domain\", \"secure\", \"sameSite\" }}, found {}",
+                        v.type_name()
+                    ))
+                }
+            });
+        }
+        Shape::Router => {
+            let Kind::Object(members) = &v.kind else {
+                return Err(format!(
+                    "router must be an object of \"host/path\" keys to targets, found {}",
+                    v.type_name()
+                ));
+            };
+            for m in members {
+                spec.router.push((
+                    At {
+                        value: m.key.clone(),
+                        pos: m.key_pos,
+                    },
+                    At {
+                        value: target_spec(&m.value)?,
+                        pos: m.value.pos,
+                    },
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An object whose values must all be strings (numbers are taken as written).
+fn string_map(
+    key: &str,
+    map: &[Member],
+    pending: &mut Vec<(Pos, String)>,
+) -> Result<Vec<(At<String>, String)>, String> {
+    let mut out = Vec::new();
+    for e in dedup(map, |p, m| pending.push((p, m))) {
+        let value = match &e.value.kind {
+            Kind::String(s) => s.clone(),
+            Kind::Number(raw, _) => raw.clone(),
+            _ => {
+                return Err(format!(
+                    "{key} \"{}\" must map to a string, found {} at {}",
+                    e.key,
+                    e.value.type_name(),
+                    e.value.pos
+                ))
+            }
+        };
+        out.push((
+            At {
+                value: e.key.clone(),
+                pos: e.key_pos,
+            },
+            value,
+        ));
+    }
+    Ok(out)
 }
 
 /// A value as written, for messages: strings quoted, others by type and value.
@@ -614,13 +924,16 @@ fn target_spec(v: &Value) -> Result<TargetSpec, String> {
 }
 
 fn is_known(key: &str) -> bool {
-    OPTIONS.contains(&key) || NOT_YET.contains(&key) || JS_ONLY.iter().any(|(k, _)| *k == key)
+    OPTIONS.iter().any(|(k, _)| *k == key)
+        || NOT_YET.contains(&key)
+        || JS_ONLY.iter().any(|(k, _)| *k == key)
 }
 
 /// The closest known option, when the key looks like a typo of it.
 fn did_you_mean(key: &str) -> Option<&'static str> {
     let all = OPTIONS
         .iter()
+        .map(|(k, _)| k)
         .chain(NOT_YET)
         .chain(JS_ONLY.iter().map(|(k, _)| k));
     let lower = key.to_ascii_lowercase();
@@ -670,9 +983,9 @@ mod tests {
             r#"{ "/api": { "target": "http://localhost:8080", "ws": true }, "/s": "http://localhost:9000" }"#,
         );
         assert_eq!(c.rules.len(), 2);
-        assert_eq!(c.rules[0].ws, Some(true));
-        assert_eq!(c.rules[0].change_origin, None);
-        assert_eq!(c.rules[1].change_origin, Some(true));
+        assert_eq!(c.rules[0].flag("ws"), Some(true));
+        assert_eq!(c.rules[0].flag("changeOrigin"), None);
+        assert_eq!(c.rules[1].flag("changeOrigin"), Some(true));
         assert!(c.diagnostics.is_empty(), "{:?}", messages(&c));
     }
 
@@ -693,7 +1006,7 @@ mod tests {
     fn string_booleans_warn_and_wrong_types_fail() {
         let c =
             read("{\n \"/a\": { \"target\": \"http://h\", \"secure\": \"false\", \"ws\": 1 }\n}");
-        assert_eq!(c.rules[0].secure, Some(false));
+        assert_eq!(c.rules[0].flag("secure"), Some(false));
         assert_eq!(
             messages(&c),
             vec![

@@ -8,7 +8,7 @@
 use std::fmt;
 
 /// A 1-based line and column (columns count characters, as editors do).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Pos {
     pub line: usize,
     pub col: usize,

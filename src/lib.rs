@@ -10,6 +10,7 @@ pub mod body;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod env;
 pub mod headers;
 pub mod jsonc;
 pub mod log;

@@ -15,7 +15,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use crate::body::{self, Body};
 use crate::headers::{self, Peer};
 use crate::resolve::Resolver;
-use crate::rules::Rule;
+use crate::rules::{Rule, Target};
 
 /// How long connecting to a backend may take before the request gets a 504.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -106,9 +106,13 @@ pub struct Outcome {
 /// One request on its way to a backend: what its 502/504 answer and its log line name.
 pub(crate) struct Attempt<'a> {
     pub rule: &'a Rule,
+    /// The target chosen for this request (by `router`, else the rule's `target`).
+    pub target: Option<&'a Target>,
     pub method: Method,
     /// Path and query as the browser sent them.
     pub path: String,
+    /// The Host the browser addressed.
+    pub host: Option<String>,
     /// The upstream URL, once known.
     pub url: String,
 }
@@ -120,11 +124,25 @@ impl<'a> Attempt<'a> {
             .path_and_query()
             .map_or("/", |p| p.as_str())
             .to_string();
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| req.uri().authority().map(|a| a.to_string()));
+        let target = match &rule.destination {
+            Some(_) => rule.target.as_ref(),
+            None => rule.route(host.as_deref(), req.uri().path()),
+        };
         Attempt {
-            url: rule.upstream_url(&path).unwrap_or_default(),
+            url: rule
+                .upstream_url_for(host.as_deref(), &path)
+                .unwrap_or_default(),
             rule,
+            target,
             method: req.method().clone(),
             path,
+            host,
         }
     }
 
@@ -142,7 +160,7 @@ impl<'a> Attempt<'a> {
         let (mut parts, incoming) = req.into_parts();
         parts.uri = uri;
         parts.version = Version::HTTP_11;
-        headers::to_upstream(&mut parts.headers, self.rule, peer, upgrade);
+        headers::to_upstream(&mut parts.headers, self.rule, self.target, peer, upgrade);
         // Keep the extensions behind: the upgrade handle belongs to the browser's connection.
         parts.extensions = http::Extensions::new();
         Ok(Request::from_parts(parts, body::boxed(incoming)))
@@ -170,6 +188,16 @@ impl<'a> Attempt<'a> {
     pub fn relay(&self, res: Response<Incoming>) -> Outcome {
         let (mut parts, incoming) = res.into_parts();
         headers::strip_hop_by_hop(&mut parts.headers, false);
+        headers::rewrite_set_cookies(&mut parts.headers, self.rule);
+        if let Some(t) = self.target {
+            headers::rewrite_location(
+                &mut parts.headers,
+                parts.status,
+                self.rule,
+                t,
+                self.host.as_deref(),
+            );
+        }
         Outcome {
             response: Response::from_parts(parts, body::boxed(incoming)),
             upstream: self.url.clone(),

@@ -29,11 +29,11 @@ pub fn spawn(file: PathBuf, app: Arc<App>) -> anyhow::Result<tokio::task::JoinHa
     };
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event {
-            if event
-                .paths
-                .iter()
-                .any(|p| p.file_name().map(|n| n.to_os_string()) == name)
-            {
+            // `.env` beside the config feeds its ${VAR}s, so it counts as part of it.
+            if event.paths.iter().any(|p| {
+                let n = p.file_name().map(|n| n.to_os_string());
+                n == name || n.as_deref() == Some(std::ffi::OsStr::new(".env"))
+            }) {
                 let _ = tx.send(());
             }
         }

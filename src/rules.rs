@@ -9,7 +9,9 @@ use globset::{GlobBuilder, GlobMatcher};
 use http::{HeaderName, HeaderValue};
 use regex::Regex;
 
-use crate::config::{self, At, ConfigSpec, Diagnostic, LoadError, RuleSpec, Severity, TargetSpec};
+use crate::config::{
+    self, At, ConfigSpec, CookieSpec, Diagnostic, LoadError, RuleSpec, Severity, TargetSpec,
+};
 use crate::jsonc::Pos;
 
 /// Regexes from the file are bounded so a pathological pattern cannot eat the machine.
@@ -33,16 +35,87 @@ pub struct Rule {
     /// Why this rule cannot forward; requests it takes get a 502 that says so.
     pub problem: Option<String>,
     pub target: Option<Target>,
+    /// `router`: targets chosen by the request's host and path; the longest matching key wins.
+    pub router: Vec<(Route, Target)>,
+    /// A Next.js-style rewrite: the whole upstream URL comes from this template.
+    pub destination: Option<Destination>,
     pub change_origin: bool,
     pub path_rewrite: Vec<(Regex, String)>,
     pub ws: bool,
     pub secure: bool,
+    /// Extra request headers (`headers`, and `auth` as Authorization).
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub xfwd: bool,
     pub log_level: LogLevel,
     pub proxy_timeout: Option<Duration>,
+    /// `timeout`: how long the exchange may sit idle before it is cut.
+    pub idle_timeout: Option<Duration>,
+    /// `cookieDomainRewrite`, `cookiePathRewrite`: from → to, `*` for any, "" removes.
+    pub cookie_domain: Vec<(String, String)>,
+    pub cookie_path: Vec<(String, String)>,
+    pub cookies: Option<CookieSpec>,
+    pub auto_rewrite: bool,
+    pub host_rewrite: Option<String>,
+    pub protocol_rewrite: Option<String>,
+    pub follow_redirects: bool,
+    pub ignore_path: bool,
+    pub prepend_path: bool,
+    /// Set Origin and Referer to the target's origin: on every request, or on upgrades only.
+    pub rewrite_origin: bool,
+    pub rewrite_ws_origin: bool,
+    /// Honour HTTP(S)_PROXY for this rule's connections.
+    pub env_proxy: bool,
     /// The normalised form shown by the banner and `check`, and compared on reload.
     pub summary: String,
+}
+
+/// A `router` key: `host[:port]`, `host[:port]/path` or `/path`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub key: String,
+    host: Option<String>,
+    path: Option<String>,
+}
+
+impl Route {
+    pub fn parse(key: &str) -> Route {
+        let lower = key.trim().to_ascii_lowercase();
+        let (host, path) = match lower.find('/') {
+            Some(0) => (None, Some(key.trim()[..].to_string())),
+            Some(i) => (
+                Some(lower[..i].to_string()),
+                Some(key.trim()[i..].to_string()),
+            ),
+            None => (Some(lower), None),
+        };
+        Route {
+            key: key.to_string(),
+            host,
+            path,
+        }
+    }
+
+    fn matches(&self, host: Option<&str>, path: &str) -> bool {
+        let host_ok = match (&self.host, host) {
+            (None, _) => true,
+            (Some(want), Some(have)) => {
+                let have = have.to_ascii_lowercase();
+                // A key without a port matches the name on any port.
+                *want == have
+                    || (!want.contains(':')
+                        && have.rsplit_once(':').is_some_and(|(h, _)| h == want))
+            }
+            (Some(_), None) => false,
+        };
+        host_ok && self.path.as_deref().is_none_or(|p| path.starts_with(p))
+    }
+}
+
+/// A Next.js `rewrites` destination: a URL with `:name` placeholders filled from the source.
+#[derive(Debug)]
+pub struct Destination {
+    pub template: String,
+    source: Regex,
 }
 
 /// A rule's own log threshold (`logLevel`), as in http-proxy-middleware.
@@ -184,9 +257,19 @@ impl RuleSet {
 }
 
 impl Rule {
+    /// The target for a request: the longest matching `router` key's, else `target`.
+    pub fn route(&self, host: Option<&str>, path: &str) -> Option<&Target> {
+        self.router
+            .iter()
+            .filter(|(r, _)| r.matches(host, path))
+            .max_by_key(|(r, _)| r.key.len())
+            .map(|(_, t)| t)
+            .or(self.target.as_ref())
+    }
+
     /// The path and query to request upstream, for a request's path and query:
     /// `pathRewrite` (first matching key), then the target's base path prepended.
-    pub fn upstream_path(&self, path_and_query: &str) -> String {
+    pub fn upstream_path(&self, target: &Target, path_and_query: &str) -> String {
         let mut p = std::borrow::Cow::Borrowed(path_and_query);
         // http-proxy-middleware applies the first rewrite whose regex matches, to the whole
         // request URL (query included), replacing the first match as JavaScript's replace does.
@@ -201,20 +284,153 @@ impl Rule {
                 break;
             }
         }
-        let base = self.target.as_ref().map_or("", |t| t.base_path.as_str());
+        if self.ignore_path {
+            // http-proxy's ignorePath: the request's path is dropped, the target's kept.
+            p = std::borrow::Cow::Borrowed("");
+        }
+        let base = if self.prepend_path {
+            target.base_path.as_str()
+        } else {
+            ""
+        };
         join_path(base, &p)
     }
 
-    /// The full upstream URL for a request's path and query.
-    pub fn upstream_url(&self, path_and_query: &str) -> Option<String> {
-        let t = self.target.as_ref()?;
+    /// The full upstream URL for a request's path and query (and Host, for `router`).
+    pub fn upstream_url_for(&self, host: Option<&str>, path_and_query: &str) -> Option<String> {
+        if let Some(d) = &self.destination {
+            return Some(d.url(path_and_query));
+        }
+        let path = path_and_query.split('?').next().unwrap_or("");
+        let t = self.route(host, path)?;
         Some(format!(
             "{}://{}{}",
             t.scheme(),
             t.authority(),
-            self.upstream_path(path_and_query)
+            self.upstream_path(t, path_and_query)
         ))
     }
+
+    /// The upstream URL for a path, ignoring host-based routing (for `check`).
+    pub fn upstream_url(&self, path_and_query: &str) -> Option<String> {
+        self.upstream_url_for(None, path_and_query)
+    }
+}
+
+impl Destination {
+    /// The destination with placeholders filled from `path_and_query`'s path; the request's
+    /// query is kept (merged after the destination's own, as Next.js does).
+    fn url(&self, path_and_query: &str) -> String {
+        let (path, query) = match path_and_query.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (path_and_query, None),
+        };
+        let caps = self.source.captures(path);
+        let mut out = String::with_capacity(self.template.len() + path.len());
+        let t = self.template.as_str();
+        let mut i = 0;
+        while i < t.len() {
+            let rest = &t[i..];
+            // A placeholder is `:name` after a `/` (so `http://host:8080` is left alone).
+            if rest.starts_with(':') && t[..i].ends_with('/') {
+                let name_len = rest[1..]
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(rest.len() - 1);
+                if name_len > 0 {
+                    let name = &rest[1..1 + name_len];
+                    let value = caps
+                        .as_ref()
+                        .and_then(|c| c.name(name))
+                        .map_or("", |m| m.as_str());
+                    out.push_str(value);
+                    i += 1 + name_len;
+                    if t[i..].starts_with(['*', '+', '?']) {
+                        i += 1;
+                    }
+                    continue;
+                }
+            }
+            let ch = rest.chars().next().unwrap_or(' ');
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+        if let Some(q) = query {
+            out.push(if out.contains('?') { '&' } else { '?' });
+            out.push_str(q);
+        }
+        out
+    }
+}
+
+/// Compiles a Next.js (path-to-regexp) source such as `/api/:path*` or `/u/:id(\\d+)` into a
+/// regex with named groups: `:x` one segment, `:x?` optional, `:x*` zero or more segments,
+/// `:x+` one or more; a trailing slash is optional.
+pub fn next_source_regex(source: &str) -> Result<String, String> {
+    let mut re = String::from("^");
+    let chars: Vec<char> = source.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '/' && chars.get(i + 1) == Some(&':') {
+            let start = i + 2;
+            let mut j = start;
+            while j < chars.len() && (chars[j].is_ascii_alphanumeric() || chars[j] == '_') {
+                j += 1;
+            }
+            let name: String = chars[start..j].iter().collect();
+            if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+                return Err(format!(
+                    "source \"{source}\": a parameter needs a name after ':'"
+                ));
+            }
+            let mut inner = "[^/]+".to_string();
+            if chars.get(j) == Some(&'(') {
+                let mut depth = 0;
+                let mut k = j;
+                loop {
+                    match chars.get(k) {
+                        Some('(') => depth += 1,
+                        Some(')') => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        Some(_) => {}
+                        None => {
+                            return Err(format!("source \"{source}\": unclosed '(' after :{name}"))
+                        }
+                    }
+                    k += 1;
+                }
+                inner = chars[j + 1..k].iter().collect();
+                j = k + 1;
+            }
+            match chars.get(j) {
+                Some('*') => {
+                    re.push_str(&format!("(?:/(?P<{name}>.*))?"));
+                    j += 1;
+                }
+                Some('+') => {
+                    re.push_str(&format!("/(?P<{name}>.+)"));
+                    j += 1;
+                }
+                Some('?') => {
+                    re.push_str(&format!("(?:/(?P<{name}>{inner}))?"));
+                    j += 1;
+                }
+                _ => re.push_str(&format!("/(?P<{name}>{inner})")),
+            }
+            i = j;
+            continue;
+        }
+        re.push_str(&regex::escape(&chars[i].to_string()));
+        i += 1;
+    }
+    if re.ends_with('/') {
+        re.pop();
+    }
+    re.push_str("/?$");
+    Ok(re)
 }
 
 /// Joins a base path and a request path with exactly one slash between them, as http-proxy's
@@ -366,15 +582,45 @@ fn compile(file: &Path, spec: RuleSpec, diagnostics: &mut Vec<Diagnostic>) -> Ru
     };
 
     let mut matcher = Matcher::default();
-    for At { value, pos } in &spec.patterns {
-        let (negated, body) = match value.strip_prefix('!') {
-            Some(rest) => (true, rest),
-            None => (false, value.as_str()),
-        };
-        match compile_pattern(body) {
-            Ok(p) if negated => matcher.exclude.push(p),
-            Ok(p) => matcher.include.push(p),
-            Err(e) => error(*pos, e, &mut problems),
+    let mut destination = None;
+    if let Some(At { value: dest, pos }) = &spec.destination {
+        // Next.js rewrites: the pattern is a path-to-regexp source, the target a URL template.
+        let source = spec.patterns.first();
+        match source.map(|p| next_source_regex(&p.value)) {
+            Some(Ok(re)) => match regex::RegexBuilder::new(&re)
+                .size_limit(REGEX_SIZE_LIMIT)
+                .build()
+            {
+                Ok(re) => {
+                    matcher.include.push(Pattern::Regex(re.clone()));
+                    destination = Some(Destination {
+                        template: dest.clone(),
+                        source: re,
+                    });
+                }
+                Err(e) => error(
+                    source.map_or(*pos, |p| p.pos),
+                    format!(
+                        "source is not a valid pattern: {}",
+                        one_line(&e.to_string())
+                    ),
+                    &mut problems,
+                ),
+            },
+            Some(Err(e)) => error(source.map_or(*pos, |p| p.pos), e, &mut problems),
+            None => error(*pos, "rewrite has no \"source\"".into(), &mut problems),
+        }
+    } else {
+        for At { value, pos } in &spec.patterns {
+            let (negated, body) = match value.strip_prefix('!') {
+                Some(rest) => (true, rest),
+                None => (false, value.as_str()),
+            };
+            match compile_pattern(body) {
+                Ok(p) if negated => matcher.exclude.push(p),
+                Ok(p) => matcher.include.push(p),
+                Err(e) => error(*pos, e, &mut problems),
+            }
         }
     }
 
@@ -387,15 +633,27 @@ fn compile(file: &Path, spec: RuleSpec, diagnostics: &mut Vec<Diagnostic>) -> Ru
             }
         },
         None => {
-            if spec.errors.is_empty() {
+            if spec.errors.is_empty() && spec.router.is_empty() {
                 problems.push("the rule has no \"target\"".into());
             }
             None
         }
     };
 
+    let mut router = Vec::new();
+    for (key, At { value, pos }) in &spec.router {
+        match parse_target(value) {
+            Ok(t) => router.push((Route::parse(&key.value), t)),
+            Err(e) => error(
+                *pos,
+                format!("router \"{}\": {e}", key.value),
+                &mut problems,
+            ),
+        }
+    }
+
     let mut path_rewrite = Vec::new();
-    for (At { value, pos }, replacement) in &spec.path_rewrite {
+    for (At { value, pos }, replacement) in spec.map("pathRewrite") {
         match regex::RegexBuilder::new(value)
             .size_limit(REGEX_SIZE_LIMIT)
             .build()
@@ -413,7 +671,7 @@ fn compile(file: &Path, spec: RuleSpec, diagnostics: &mut Vec<Diagnostic>) -> Ru
     }
 
     let mut headers = Vec::new();
-    for (At { value, pos }, v) in &spec.headers {
+    for (At { value, pos }, v) in spec.map("headers") {
         match (
             HeaderName::from_bytes(value.as_bytes()),
             HeaderValue::from_str(v),
@@ -431,8 +689,26 @@ fn compile(file: &Path, spec: RuleSpec, diagnostics: &mut Vec<Diagnostic>) -> Ru
             ),
         }
     }
+    if let Some(At { value, pos }) = spec.text("auth") {
+        // http-proxy's `auth: "user:password"` is Basic authentication to the backend.
+        if !value.contains(':') {
+            error(
+                *pos,
+                format!("auth \"{value}\" must be \"user:password\""),
+                &mut problems,
+            );
+        } else if let Ok(v) = HeaderValue::from_str(&format!("Basic {}", base64(value.as_bytes())))
+        {
+            if !headers
+                .iter()
+                .any(|(n, _)| n == http::header::AUTHORIZATION)
+            {
+                headers.push((http::header::AUTHORIZATION, v));
+            }
+        }
+    }
 
-    let log_level = match spec.log_level.as_ref() {
+    let log_level = match spec.text("logLevel") {
         None => LogLevel::Info,
         Some(At { value, pos }) => match value.to_ascii_lowercase().as_str() {
             "debug" | "trace" => LogLevel::Debug,
@@ -451,7 +727,7 @@ fn compile(file: &Path, spec: RuleSpec, diagnostics: &mut Vec<Diagnostic>) -> Ru
         },
     };
 
-    let proxy_timeout = match spec.proxy_timeout.as_ref() {
+    let mut millis = |name: &str, problems: &mut Vec<String>| match spec.numbers.get(name) {
         None => None,
         Some(At { value, pos }) => {
             if value.is_finite() && *value > 0.0 && *value <= 86_400_000.0 {
@@ -461,15 +737,43 @@ fn compile(file: &Path, spec: RuleSpec, diagnostics: &mut Vec<Diagnostic>) -> Ru
             } else {
                 error(
                     *pos,
-                    format!("proxyTimeout {value} is not a number of milliseconds between 0 and 86400000"),
-                    &mut problems,
+                    format!(
+                        "{name} {value} is not a number of milliseconds between 0 and 86400000"
+                    ),
+                    problems,
                 );
                 None
             }
         }
     };
+    let proxy_timeout = millis("proxyTimeout", &mut problems);
+    let idle_timeout = millis("timeout", &mut problems);
 
-    let ws = spec.ws.unwrap_or(false) || target.as_ref().is_some_and(|t| t.ws_scheme);
+    let mut text = |name: &str, allowed: &[&str], problems: &mut Vec<String>| -> Option<String> {
+        let At { value, pos } = spec.text(name)?;
+        let v = value.trim_end_matches(':').to_ascii_lowercase();
+        if !allowed.is_empty() && !allowed.contains(&v.as_str()) {
+            error(
+                *pos,
+                format!("{name} \"{value}\" must be one of {}", allowed.join(", ")),
+                problems,
+            );
+            return None;
+        }
+        Some(if allowed.is_empty() { value.clone() } else { v })
+    };
+    let host_rewrite = text("hostRewrite", &[], &mut problems);
+    let protocol_rewrite = text("protocolRewrite", &["http", "https"], &mut problems);
+
+    let pairs = |name: &str| -> Vec<(String, String)> {
+        spec.map(name)
+            .iter()
+            .map(|(k, v)| (k.value.to_ascii_lowercase(), v.clone()))
+            .collect()
+    };
+
+    let flag = |name: &str, default: bool| spec.flag(name).unwrap_or(default);
+    let ws = flag("ws", false) || target.as_ref().is_some_and(|t| t.ws_scheme);
     let mut rule = Rule {
         name: spec.name.clone(),
         matcher,
@@ -479,47 +783,120 @@ fn compile(file: &Path, spec: RuleSpec, diagnostics: &mut Vec<Diagnostic>) -> Ru
             Some(problems.join("; "))
         },
         target,
-        change_origin: spec.change_origin.unwrap_or(false),
+        router,
+        destination,
+        change_origin: flag("changeOrigin", false),
         path_rewrite,
         ws,
-        secure: spec.secure.unwrap_or(true),
+        secure: flag("secure", true),
         headers,
-        xfwd: spec.xfwd.unwrap_or(false),
+        xfwd: flag("xfwd", false),
         log_level,
         proxy_timeout,
+        idle_timeout,
+        cookie_domain: pairs("cookieDomainRewrite"),
+        cookie_path: pairs("cookiePathRewrite"),
+        cookies: spec.cookies.clone(),
+        auto_rewrite: flag("autoRewrite", false),
+        host_rewrite,
+        protocol_rewrite,
+        follow_redirects: flag("followRedirects", false),
+        ignore_path: flag("ignorePath", false),
+        prepend_path: flag("prependPath", true),
+        rewrite_origin: flag("rewriteOrigin", false),
+        rewrite_ws_origin: flag("rewriteWsOrigin", false),
+        env_proxy: flag("envProxy", true),
         summary: String::new(),
     };
     rule.summary = summarize(&rule);
     rule
 }
 
+/// Standard base64 with padding, for Basic credentials.
+fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> shift) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 fn summarize(rule: &Rule) -> String {
     let mut s = format!("{} → ", rule.name);
-    match &rule.target {
-        Some(t) => s.push_str(&t.display()),
-        None => s.push_str("(no usable target)"),
+    match (&rule.destination, &rule.target) {
+        (Some(d), _) => s.push_str(&d.template),
+        (None, Some(t)) => s.push_str(&t.display()),
+        (None, None) if !rule.router.is_empty() => s.push_str("(router)"),
+        (None, None) => s.push_str("(no usable target)"),
     }
     let mut flags = Vec::new();
-    if rule.change_origin {
-        flags.push("changeOrigin".to_string());
-    }
-    if rule.ws {
-        flags.push("ws".into());
-    }
+    let mut on = |cond: bool, name: &str| {
+        if cond {
+            flags.push(name.to_string());
+        }
+    };
+    on(rule.change_origin, "changeOrigin");
+    on(rule.ws, "ws");
+    on(
+        !rule.secure && rule.target.as_ref().is_some_and(|t| t.tls),
+        "insecure",
+    );
+    on(rule.xfwd, "xfwd");
+    on(rule.auto_rewrite, "autoRewrite");
+    on(rule.follow_redirects, "followRedirects");
+    on(rule.ignore_path, "ignorePath");
+    on(!rule.prepend_path, "prependPath false");
+    on(rule.rewrite_origin, "rewriteOrigin");
+    on(
+        rule.rewrite_ws_origin && !rule.rewrite_origin,
+        "rewriteWsOrigin",
+    );
+    on(!rule.env_proxy, "envProxy false");
+    on(rule.cookies.is_some(), "cookies");
     for (re, to) in &rule.path_rewrite {
         flags.push(format!("rewrite {} → \"{to}\"", re.as_str()));
     }
-    if !rule.secure && rule.target.as_ref().is_some_and(|t| t.tls) {
-        flags.push("insecure".into());
-    }
-    if rule.xfwd {
-        flags.push("xfwd".into());
+    for (route, t) in &rule.router {
+        flags.push(format!("router {} → {}", route.key, t.display()));
     }
     for (n, v) in &rule.headers {
-        flags.push(format!("{n}: {}", v.to_str().unwrap_or("…")));
+        let shown = if n == http::header::AUTHORIZATION {
+            "…"
+        } else {
+            v.to_str().unwrap_or("…")
+        };
+        flags.push(format!("{n}: {shown}"));
+    }
+    for (from, to) in &rule.cookie_domain {
+        flags.push(format!("cookie domain {from} → \"{to}\""));
+    }
+    for (from, to) in &rule.cookie_path {
+        flags.push(format!("cookie path {from} → \"{to}\""));
+    }
+    if let Some(h) = &rule.host_rewrite {
+        flags.push(format!("hostRewrite {h}"));
+    }
+    if let Some(p) = &rule.protocol_rewrite {
+        flags.push(format!("protocolRewrite {p}"));
     }
     if let Some(t) = rule.proxy_timeout {
         flags.push(format!("proxyTimeout {}ms", t.as_millis()));
+    }
+    if let Some(t) = rule.idle_timeout {
+        flags.push(format!("timeout {}ms", t.as_millis()));
     }
     if rule.log_level != LogLevel::Info {
         flags.push(format!("logLevel {}", rule.log_level.name()));
