@@ -86,6 +86,9 @@ pub struct RuleSpec {
     pub destination: Option<At<String>>,
     /// Problems that make this rule unusable (wrong types); requests it takes get a 502.
     pub errors: Vec<String>,
+    /// Unexpandable `${VAR}`s: already reported at their own position; they make the rule
+    /// unusable, and the values they left behind are not checked further.
+    pub unexpanded: Vec<String>,
 }
 
 impl RuleSpec {
@@ -356,10 +359,7 @@ impl Reader {
                 }],
                 ..RuleSpec::default()
             };
-            if let Some(e) = self.env_failures.get(&m.key_pos) {
-                spec.errors.push(e.clone());
-            }
-            self.env_errors(&m.value, &mut spec.errors);
+            self.env_errors(Some(m.key_pos), &m.value, &mut spec);
             match &m.value.kind {
                 Kind::Object(opts) => self.options(&mut spec, opts, false),
                 Kind::String(s) => {
@@ -396,8 +396,16 @@ impl Reader {
             pos: item.pos,
             ..RuleSpec::default()
         };
-        self.env_errors(item, &mut spec.errors);
         self.options(&mut spec, opts, true);
+        if spec.name.is_empty() {
+            spec.name = spec
+                .patterns
+                .iter()
+                .map(|p| p.value.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+        }
+        self.env_errors(None, item, &mut spec);
         spec.name = match spec.patterns.as_slice() {
             [] => {
                 // webpack-dev-server hands a rule without a context to http-proxy-middleware,
@@ -424,19 +432,32 @@ impl Reader {
         self.finish(spec);
     }
 
-    /// The `${VAR}` failures inside `v`, in file order.
-    fn env_errors(&self, v: &Value, out: &mut Vec<String>) {
+    /// Reports the `${VAR}` failures inside `v` (and at `key`), and marks the rule with them.
+    fn env_errors(&mut self, key: Option<Pos>, v: &Value, spec: &mut RuleSpec) {
+        let mut found = Vec::new();
+        if let Some(e) = key.and_then(|k| self.env_failures.get(&k)) {
+            found.push((key.unwrap_or_default(), e.clone()));
+        }
+        self.collect_env(v, &mut found);
+        let name = spec.name.clone();
+        for (pos, e) in found {
+            self.diag(Severity::Error, pos, Some(&name), e.clone());
+            spec.unexpanded.push(e);
+        }
+    }
+
+    fn collect_env(&self, v: &Value, out: &mut Vec<(Pos, String)>) {
         if let Some(e) = self.env_failures.get(&v.pos) {
-            out.push(e.clone());
+            out.push((v.pos, e.clone()));
         }
         match &v.kind {
-            Kind::Array(items) => items.iter().for_each(|i| self.env_errors(i, out)),
+            Kind::Array(items) => items.iter().for_each(|i| self.collect_env(i, out)),
             Kind::Object(members) => {
                 for m in members {
                     if let Some(e) = self.env_failures.get(&m.key_pos) {
-                        out.push(e.clone());
+                        out.push((m.key_pos, e.clone()));
                     }
-                    self.env_errors(&m.value, out);
+                    self.collect_env(&m.value, out);
                 }
             }
             _ => {}
@@ -500,7 +521,6 @@ impl Reader {
             pos: item.pos,
             ..RuleSpec::default()
         };
-        self.env_errors(item, &mut spec.errors);
         match get("source").map(|f| &f.value) {
             Some(Value {
                 kind: Kind::String(s),
@@ -544,6 +564,7 @@ impl Reader {
                 .errors
                 .push("a rewrite needs \"destination\": \"http://host/path/:param*\"".into()),
         }
+        self.env_errors(None, item, &mut spec);
         for f in fields {
             if !matches!(f.key.as_str(), "source" | "destination") {
                 self.diag(
@@ -577,7 +598,11 @@ impl Reader {
                 );
             }
         }
-        if spec.target.is_none() && spec.router.is_empty() && spec.errors.is_empty() {
+        if spec.target.is_none()
+            && spec.router.is_empty()
+            && spec.errors.is_empty()
+            && spec.unexpanded.is_empty()
+        {
             self.diag(
                 Severity::Error,
                 spec.pos,

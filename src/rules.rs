@@ -569,7 +569,13 @@ fn one_line(s: &str) -> String {
 }
 
 fn compile(file: &Path, spec: RuleSpec, diagnostics: &mut Vec<Diagnostic>) -> Rule {
-    let mut problems: Vec<String> = spec.errors.clone();
+    let mut problems: Vec<String> = spec
+        .unexpanded
+        .iter()
+        .chain(&spec.errors)
+        .cloned()
+        .collect();
+    let expanded = spec.unexpanded.is_empty();
     let mut error = |pos: Pos, message: String, problems: &mut Vec<String>| {
         diagnostics.push(Diagnostic {
             severity: Severity::Error,
@@ -624,7 +630,7 @@ fn compile(file: &Path, spec: RuleSpec, diagnostics: &mut Vec<Diagnostic>) -> Ru
         }
     }
 
-    let target = match &spec.target {
+    let target = match spec.target.as_ref().filter(|_| expanded) {
         Some(At { value, pos }) => match parse_target(value) {
             Ok(t) => Some(t),
             Err(e) => {
@@ -633,7 +639,7 @@ fn compile(file: &Path, spec: RuleSpec, diagnostics: &mut Vec<Diagnostic>) -> Ru
             }
         },
         None => {
-            if spec.errors.is_empty() && spec.router.is_empty() {
+            if problems.is_empty() && spec.router.is_empty() {
                 problems.push("the rule has no \"target\"".into());
             }
             None
@@ -641,7 +647,7 @@ fn compile(file: &Path, spec: RuleSpec, diagnostics: &mut Vec<Diagnostic>) -> Ru
     };
 
     let mut router = Vec::new();
-    for (key, At { value, pos }) in &spec.router {
+    for (key, At { value, pos }) in spec.router.iter().filter(|_| expanded) {
         match parse_target(value) {
             Ok(t) => router.push((Route::parse(&key.value), t)),
             Err(e) => error(

@@ -1,0 +1,368 @@
+//! The http-proxy options beyond the basics, and devproxy's own, on real sockets: cookie and
+//! redirect rewrites, auth, ignorePath/prependPath, router, Origin rewriting, `${VAR}`, and
+//! Next.js-style rewrites.
+
+mod common;
+
+use common::*;
+use http::{Request, Response};
+use hyper::body::Incoming;
+
+/// A backend that answers with the given headers and status, echoing the request line.
+async fn answering(status: u16, headers: &'static [(&'static str, &'static str)]) -> Backend {
+    backend(move |req: Request<Incoming>| async move {
+        let mut res = Response::builder().status(status);
+        for (k, v) in headers {
+            res = res.header(*k, *v);
+        }
+        res.body(body::full(format!("{} {}", req.method(), req.uri())))
+            .unwrap()
+    })
+    .await
+}
+
+fn cookies(r: &Reply) -> Vec<String> {
+    r.headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect()
+}
+
+/// A header as the echo backend saw it.
+fn seen(r: &Reply, name: &str) -> Option<String> {
+    let prefix = format!("{name}: ");
+    r.text()
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .find_map(|l| l.strip_prefix(&prefix).map(str::to_string))
+}
+
+#[tokio::test]
+async fn cookie_domain_and_path_rewrites() {
+    let b = answering(
+        200,
+        &[
+            (
+                "set-cookie",
+                "sid=1; Domain=api.example.com; Path=/api; HttpOnly",
+            ),
+            ("set-cookie", "theme=dark; domain=other.example; path=/"),
+            ("set-cookie", "plain=1"),
+        ],
+    )
+    .await;
+    let p = proxy(&format!(
+        r#"{{
+            "/map": {{ "target": "{0}", "cookieDomainRewrite": {{ "api.example.com": "localhost", "*": "" }}, "cookiePathRewrite": {{ "/api": "/" }} }},
+            "/str": {{ "target": "{0}", "cookieDomainRewrite": "localhost" }},
+            "/off": {{ "target": "{0}", "cookieDomainRewrite": false }}
+        }}"#,
+        b.url()
+    ))
+    .await;
+    assert_eq!(
+        cookies(&get(&p.url("/map")).await),
+        vec![
+            "sid=1; Domain=localhost; Path=/; HttpOnly",
+            "theme=dark; path=/",
+            "plain=1"
+        ]
+    );
+    assert_eq!(
+        cookies(&get(&p.url("/str")).await),
+        vec![
+            "sid=1; Domain=localhost; Path=/api; HttpOnly",
+            "theme=dark; domain=localhost; path=/",
+            "plain=1"
+        ]
+    );
+    assert_eq!(
+        cookies(&get(&p.url("/off")).await)[0],
+        "sid=1; Domain=api.example.com; Path=/api; HttpOnly"
+    );
+}
+
+#[tokio::test]
+async fn cookies_option_makes_backend_cookies_work_on_http_localhost() {
+    let b = answering(
+        200,
+        &[
+            (
+                "set-cookie",
+                "sid=abc; Domain=.example.com; Path=/; Secure; HttpOnly; SameSite=None",
+            ),
+            ("set-cookie", "csrf=x; Secure; SameSite=Strict"),
+        ],
+    )
+    .await;
+    let p = proxy(&format!(
+        r#"{{
+            "/all": {{ "target": "{0}", "cookies": true }},
+            "/custom": {{ "target": "{0}", "cookies": {{ "domain": "", "secure": false, "sameSite": "Strict" }} }}
+        }}"#,
+        b.url()
+    ))
+    .await;
+    assert_eq!(
+        cookies(&get(&p.url("/all")).await),
+        vec![
+            "sid=abc; Path=/; HttpOnly; SameSite=Lax",
+            "csrf=x; SameSite=Lax"
+        ]
+    );
+    assert_eq!(
+        cookies(&get(&p.url("/custom")).await),
+        vec![
+            "sid=abc; Path=/; HttpOnly; SameSite=Strict",
+            "csrf=x; SameSite=Strict"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn redirects_to_the_backend_come_back_to_devproxy() {
+    // A backend that redirects to its own address (as it knows it), or elsewhere on /away.
+    let own = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
+    let own2 = own.clone();
+    let b = backend(move |req: Request<Incoming>| {
+        let own = own2.clone();
+        async move {
+            let location = if req.uri().path().ends_with("/away") {
+                "http://elsewhere.example/x".to_string()
+            } else {
+                format!("{}/done?x=1", own.get().cloned().unwrap_or_default())
+            };
+            Response::builder()
+                .status(if req.uri().path().contains("see-other") {
+                    303
+                } else {
+                    301
+                })
+                .header("location", location)
+                .body(body::empty())
+                .unwrap()
+        }
+    })
+    .await;
+    own.set(format!("http://127.0.0.1:{}", b.addr.port()))
+        .unwrap();
+    let u = b.url();
+    let p = proxy(&format!(
+        r#"{{
+            "/auto": {{ "target": "{u}", "autoRewrite": true }},
+            "/host": {{ "target": "{u}", "hostRewrite": "localhost:9999", "protocolRewrite": "https" }},
+            "/none": {{ "target": "{u}" }}
+        }}"#
+    ))
+    .await;
+    let loc = |path: &'static str| {
+        let p = &p;
+        async move {
+            let r = send(
+                request("GET", &p.url(path))
+                    .header("host", "localhost:4280")
+                    .body(body::empty())
+                    .unwrap(),
+            )
+            .await;
+            r.header("location").unwrap_or("").to_string()
+        }
+    };
+    assert_eq!(loc("/auto").await, "http://localhost:4280/done?x=1");
+    assert_eq!(loc("/host").await, "https://localhost:9999/done?x=1");
+    assert_eq!(loc("/none").await, format!("{u}/done?x=1"));
+    assert_eq!(
+        loc("/auto/away").await,
+        "http://elsewhere.example/x",
+        "other hosts are left alone"
+    );
+    assert_eq!(
+        loc("/auto/see-other").await,
+        format!("{u}/done?x=1"),
+        "303 is not rewritten, as in http-proxy"
+    );
+}
+
+#[tokio::test]
+async fn auth_ignore_path_and_prepend_path() {
+    let b = echo_backend().await;
+    let u = b.url();
+    let p = proxy(&format!(
+        r#"{{
+            "/auth": {{ "target": "{u}", "auth": "alice:s3cret" }},
+            "/fixed": {{ "target": "{u}/always/here", "ignorePath": true }},
+            "/noprefix": {{ "target": "{u}/base", "prependPath": false }}
+        }}"#
+    ))
+    .await;
+    let r = get(&p.url("/auth/x")).await;
+    assert_eq!(
+        seen(&r, "authorization").as_deref(),
+        Some("Basic YWxpY2U6czNjcmV0")
+    );
+    assert_eq!(
+        get(&p.url("/fixed/a/b?q=1")).await.text().lines().next(),
+        Some("GET /always/here")
+    );
+    assert_eq!(
+        get(&p.url("/noprefix/x")).await.text().lines().next(),
+        Some("GET /noprefix/x")
+    );
+}
+
+#[tokio::test]
+async fn router_picks_the_target_by_host_and_path_longest_first() {
+    let (a, b, c, d) = (
+        answering(200, &[]).await,
+        answering(201, &[]).await,
+        answering(202, &[]).await,
+        answering(203, &[]).await,
+    );
+    let p = proxy(&format!(
+        r#"{{ "/api": {{
+            "target": "{}",
+            "router": {{
+                "staging.localhost": "{}",
+                "staging.localhost/api/v2": "{}",
+                "/api/admin": "{}"
+            }}
+        }} }}"#,
+        a.url(),
+        b.url(),
+        c.url(),
+        d.url()
+    ))
+    .await;
+    let status = |host: &'static str, path: &'static str| {
+        let p = &p;
+        async move {
+            send(
+                request("GET", &p.url(path))
+                    .header("host", host)
+                    .body(body::empty())
+                    .unwrap(),
+            )
+            .await
+            .status
+        }
+    };
+    assert_eq!(status("localhost:4280", "/api/x").await, 200);
+    assert_eq!(status("staging.localhost:4280", "/api/x").await, 201);
+    assert_eq!(status("staging.localhost:4280", "/api/v2/x").await, 202);
+    assert_eq!(status("localhost:4280", "/api/admin/users").await, 203);
+}
+
+#[tokio::test]
+async fn rewrite_origin_for_http_and_websocket_handshakes() {
+    let b = echo_backend().await;
+    let u = b.url();
+    let p = proxy(&format!(
+        r#"{{ "/csrf": {{ "target": "{u}", "rewriteOrigin": true }}, "/plain": "{u}" }}"#
+    ))
+    .await;
+    let req = |path: &str| {
+        request("POST", &p.url(path))
+            .header("host", format!("localhost:{}", p.port()))
+            .header("origin", format!("http://localhost:{}", p.port()))
+            .header("referer", format!("http://localhost:{}/page?x=1", p.port()))
+            .body(body::empty())
+            .unwrap()
+    };
+    let r = send(req("/csrf")).await;
+    assert_eq!(seen(&r, "origin"), Some(u.clone()));
+    assert_eq!(seen(&r, "referer"), Some(format!("{u}/page?x=1")));
+    let r = send(req("/plain")).await;
+    assert_eq!(
+        seen(&r, "origin"),
+        Some(format!("http://localhost:{}", p.port()))
+    );
+}
+
+#[tokio::test]
+async fn variables_from_the_environment_and_dotenv() {
+    let b = echo_backend().await;
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join(".env"),
+        format!("DEVPROXY_TEST_BACKEND={}\n", b.url()),
+    )
+    .unwrap();
+    std::env::set_var("DEVPROXY_TEST_PREFIX_2417", "/v9");
+    let config = tmp.path().join("proxy.conf.json");
+    std::fs::write(
+        &config,
+        r#"{
+            "/api": { "target": "${DEVPROXY_TEST_BACKEND}${DEVPROXY_TEST_PREFIX_2417}" },
+            "/dflt": { "target": "${DEVPROXY_TEST_UNSET_2417:-http://127.0.0.1:1}" },
+            "/missing": { "target": "${DEVPROXY_TEST_UNSET_2417}" }
+        }"#,
+    )
+    .unwrap();
+    let set = devproxy::rules::RuleSet::load(&config).unwrap();
+    assert_eq!(
+        set.rules[1].upstream_url("/dflt").as_deref(),
+        Some("http://127.0.0.1:1/dflt")
+    );
+    let messages: Vec<String> = set.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].contains(
+            "rule \"/missing\": environment variable DEVPROXY_TEST_UNSET_2417 is not set"
+        ),
+        "{messages:?}"
+    );
+    let p = proxy_with(None, |o| o.config = Some(config.clone())).await;
+    assert_eq!(
+        get(&p.url("/api/x")).await.text().lines().next(),
+        Some("GET /v9/api/x")
+    );
+    let r = get(&p.url("/missing")).await;
+    assert_eq!(r.status, 502);
+    assert!(
+        r.text().contains("DEVPROXY_TEST_UNSET_2417 is not set"),
+        "{}",
+        r.text()
+    );
+}
+
+#[tokio::test]
+async fn next_js_rewrites() {
+    let b = echo_backend().await;
+    let u = b.url();
+    let p = proxy(&format!(
+        r#"{{ "rewrites": [
+            {{ "source": "/api/:path*", "destination": "{u}/backend/:path*" }},
+            {{ "source": "/users/:id(\\d+)", "destination": "{u}/people/:id" }},
+            {{ "source": "/docs/:slug?", "destination": "{u}/d/:slug" }}
+        ] }}"#
+    ))
+    .await;
+    let line = |path: &'static str| {
+        let p = &p;
+        async move {
+            get(&p.url(path))
+                .await
+                .text()
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string()
+        }
+    };
+    assert_eq!(line("/api/a/b?q=1").await, "GET /backend/a/b?q=1");
+    assert_eq!(line("/api").await, "GET /backend/");
+    assert_eq!(line("/users/42").await, "GET /people/42");
+    assert_eq!(line("/docs").await, "GET /d/");
+    assert_eq!(line("/docs/intro").await, "GET /d/intro");
+    assert_eq!(
+        get(&p.url("/users/abc")).await.status,
+        404,
+        "the parameter pattern must match"
+    );
+    // Next.js sends the destination's Host.
+    assert_eq!(
+        seen(&get(&p.url("/api/x")).await, "host"),
+        Some(u.trim_start_matches("http://").to_string())
+    );
+}
