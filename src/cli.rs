@@ -56,12 +56,24 @@ pub struct ServeArgs {
     )]
     pub allowed_hosts: Vec<String>,
 
+    /// Add a rule PATTERN=TARGET after the file's (repeatable), e.g. /api=http://localhost:8080
+    #[arg(long = "proxy", value_name = "PATTERN=TARGET", env = "DEVPROXY_PROXY", value_delimiter = ',', value_parser = parse_cli_rule)]
+    pub proxy: Vec<String>,
+
+    /// Send what no rule, file or page navigation takes to URL (or to package.json's "proxy")
+    #[arg(long, value_name = "URL|package.json", env = "DEVPROXY_PROXY_FALLBACK")]
+    pub proxy_fallback: Option<String>,
+
     /// Answer unknown paths with 404 instead of index.html
     #[arg(long, env = "DEVPROXY_NO_SPA")]
     pub no_spa: bool,
 
     #[command(flatten)]
     pub verbosity: Verbosity,
+}
+
+fn parse_cli_rule(arg: &str) -> Result<String, String> {
+    crate::config::cli_rule(arg).map(|_| arg.to_string())
 }
 
 #[derive(Debug, Args)]

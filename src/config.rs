@@ -34,7 +34,12 @@ impl fmt::Display for Diagnostic {
             Severity::Warning => "warning",
             Severity::Error => "error",
         };
-        write!(f, "{}:{}: {sev}: ", self.file.display(), self.pos)?;
+        // Rules from the command line have no line and column (line 0).
+        if self.pos.line == 0 {
+            write!(f, "{}: {sev}: ", self.file.display())?;
+        } else {
+            write!(f, "{}:{}: {sev}: ", self.file.display(), self.pos)?;
+        }
         if let Some(rule) = &self.rule {
             write!(f, "rule \"{rule}\": ")?;
         }
@@ -128,6 +133,36 @@ pub enum TargetSpec {
         port: Option<String>,
         path: Option<String>,
     },
+}
+
+/// A rule given on the command line as `PATTERN=TARGET` (Vite's shorthand: changeOrigin on).
+pub fn cli_rule(arg: &str) -> Result<RuleSpec, String> {
+    let Some((pattern, target)) = arg.split_once('=') else {
+        return Err(format!(
+            "\"{arg}\" is not PATTERN=TARGET, e.g. /api=http://localhost:8080"
+        ));
+    };
+    let (pattern, target) = (pattern.trim(), target.trim());
+    if pattern.is_empty() || target.is_empty() {
+        return Err(format!(
+            "\"{arg}\" is not PATTERN=TARGET, e.g. /api=http://localhost:8080"
+        ));
+    }
+    let at = |value: String| At {
+        value,
+        pos: Pos::default(),
+    };
+    let mut spec = RuleSpec {
+        name: pattern.to_string(),
+        patterns: vec![at(pattern.to_string())],
+        target: Some(At {
+            value: TargetSpec::Url(target.to_string()),
+            pos: Pos::default(),
+        }),
+        ..RuleSpec::default()
+    };
+    spec.flags.insert("changeOrigin", true);
+    Ok(spec)
 }
 
 /// The whole file, read.
@@ -976,7 +1011,7 @@ fn did_you_mean(key: &str) -> Option<&'static str> {
     best.map(|(_, c)| c)
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

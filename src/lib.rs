@@ -49,6 +49,10 @@ pub struct Options {
     pub spa: bool,
     /// Watch the config file and reload it on change.
     pub watch: bool,
+    /// `--proxy PATTERN=TARGET` rules, after the file's.
+    pub cli_rules: Vec<String>,
+    /// `--proxy-fallback`: a URL, or a package.json whose "proxy" field names one.
+    pub fallback: Option<String>,
 }
 
 impl Default for Options {
@@ -62,6 +66,8 @@ impl Default for Options {
             allowed_hosts: Vec::new(),
             spa: true,
             watch: true,
+            cli_rules: Vec::new(),
+            fallback: None,
         }
     }
 }
@@ -94,12 +100,21 @@ pub async fn start(options: Options) -> anyhow::Result<Server> {
     let rules = match &options.config {
         Some(file) => RuleSet::load(file)?,
         None => RuleSet::default(),
+    }
+    .with_cli_rules(&options.cli_rules);
+    let fallback = match &options.fallback {
+        Some(value) => {
+            Some(rules::fallback_rule(&fallback_url(value)?).map_err(anyhow::Error::msg)?)
+        }
+        None => None,
     };
     let statics = static_files::StaticFiles::new(&options.dir, options.spa)
         .with_context(|| format!("{}: cannot open", options.dir.display()))?;
     let upstream = proxy::Upstream::new().context("cannot set up the upstream client")?;
     let app = Arc::new(App {
         rules: ArcSwap::from_pointee(rules),
+        cli_rules: options.cli_rules.clone(),
+        fallback,
         upstream,
         statics,
         hosts: HostCheck::new(&options.allowed_hosts),
@@ -233,6 +248,41 @@ pub fn log_diagnostics(rules: &RuleSet) {
         .filter(|d| d.severity == Severity::Warning)
     {
         tracing::warn!("{d}");
+    }
+}
+
+/// The URL behind `--proxy-fallback`: the value itself, or the `"proxy"` field of the
+/// package.json it names (Create React App's setting).
+pub fn fallback_url(value: &str) -> anyhow::Result<String> {
+    if value.contains("://") {
+        return Ok(value.to_string());
+    }
+    let mut path = PathBuf::from(value);
+    if path.is_dir() {
+        path.push("package.json");
+    }
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "--proxy-fallback {value}: not a URL, and {} cannot be read",
+            path.display()
+        )
+    })?;
+    let root = jsonc::parse(&text).map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?;
+    let proxy = match &root.kind {
+        jsonc::Kind::Object(members) => members.iter().rev().find(|m| m.key == "proxy"),
+        _ => None,
+    };
+    match proxy.map(|m| &m.value) {
+        Some(v) => match v.as_str() {
+            Some(url) => Ok(url.to_string()),
+            None => anyhow::bail!(
+                "{}:{}: \"proxy\" must be a URL string, found {}",
+                path.display(),
+                v.pos,
+                v.type_name()
+            ),
+        },
+        None => anyhow::bail!("{}: has no \"proxy\" field", path.display()),
     }
 }
 

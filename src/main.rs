@@ -52,6 +52,8 @@ fn serve(args: ServeArgs) -> ExitCode {
         allowed_hosts: args.allowed_hosts,
         spa: !args.no_spa,
         watch: true,
+        cli_rules: args.proxy,
+        fallback: args.proxy_fallback,
     };
     runtime.block_on(async move {
         let server = match devproxy::start(options).await {

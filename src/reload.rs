@@ -55,7 +55,7 @@ pub fn spawn(file: PathBuf, app: Arc<App>) -> anyhow::Result<tokio::task::JoinHa
 
 /// Loads the file once and swaps it in if it is usable and different.
 pub fn reload(file: &Path, app: &App, last_error: &mut Option<LoadError>) {
-    match RuleSet::load(file) {
+    match RuleSet::load(file).map(|set| set.with_cli_rules(&app.cli_rules)) {
         Ok(new) => {
             let old = app.rules.load();
             let changes = diff(&old, &new);

@@ -244,6 +244,27 @@ impl RuleSet {
         }
     }
 
+    /// Appends rules given on the command line (`--proxy PATTERN=TARGET`), after the file's.
+    pub fn with_cli_rules(mut self, args: &[String]) -> RuleSet {
+        for arg in args {
+            let label = PathBuf::from(format!("--proxy {arg}"));
+            match config::cli_rule(arg) {
+                Ok(spec) => {
+                    let rule = compile(&label, spec, &mut self.diagnostics);
+                    self.rules.push(rule);
+                }
+                Err(message) => self.diagnostics.push(Diagnostic {
+                    severity: Severity::Error,
+                    file: label,
+                    pos: Pos::default(),
+                    rule: None,
+                    message,
+                }),
+            }
+        }
+        self
+    }
+
     /// The first rule whose patterns match `path` (without the query).
     pub fn find(&self, path: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.matcher.matches(path))
@@ -431,6 +452,22 @@ pub fn next_source_regex(source: &str) -> Result<String, String> {
     }
     re.push_str("/?$");
     Ok(re)
+}
+
+/// The rule behind `--proxy-fallback URL`, with Create React App's settings: every path,
+/// changeOrigin, WebSockets, X-Forwarded-*, and no certificate check.
+pub fn fallback_rule(url: &str) -> Result<Rule, String> {
+    let mut spec = config::cli_rule(&format!("/={url}"))?;
+    spec.name = "--proxy-fallback".into();
+    for (flag, on) in [("ws", true), ("xfwd", true), ("secure", false)] {
+        spec.flags.insert(flag, on);
+    }
+    let mut diagnostics = Vec::new();
+    let rule = compile(Path::new("--proxy-fallback"), spec, &mut diagnostics);
+    match diagnostics.first() {
+        Some(d) => Err(format!("--proxy-fallback {url}: {}", d.message)),
+        None => Ok(rule),
+    }
 }
 
 /// Joins a base path and a request path with exactly one slash between them, as http-proxy's

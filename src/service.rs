@@ -14,13 +14,17 @@ use crate::headers::{self, Peer};
 use crate::log::ACCESS;
 use crate::proxy::{self, Attempt, Outcome, Upstream};
 use crate::rules::{LogLevel, Rule, RuleSet};
-use crate::static_files::{Served, StaticFiles};
+use crate::static_files::{self, StaticFiles};
 use crate::upgrade;
 
 /// Everything a request needs, shared by all connections.
 pub struct App {
     /// The rules in force; swapped whole on reload.
     pub rules: ArcSwap<RuleSet>,
+    /// `--proxy PATTERN=TARGET` rules, appended to the file's on every load.
+    pub cli_rules: Vec<String>,
+    /// `--proxy-fallback`: where requests go that no rule, file or page navigation takes.
+    pub fallback: Option<Rule>,
     pub upstream: Upstream,
     pub statics: StaticFiles,
     pub hosts: HostCheck,
@@ -59,20 +63,41 @@ impl App {
             return outcome.response;
         }
         let method = req.method().clone();
-        let (res, served) = self.statics.serve(&req).await;
-        let what = match served {
-            Served::File => "static",
-            Served::SpaFallback => "spa fallback",
-            Served::NotFound => "no rule, no file",
+        let get_or_head = method == Method::GET || method == Method::HEAD;
+        if get_or_head {
+            if let Some(res) = self.statics.file(&req).await {
+                log_static(&method, &path, &res, "static", start);
+                return res;
+            }
+        }
+        if let Some(fallback) = &self.fallback {
+            // Create React App's rule: what is not a file and not a page navigation goes to
+            // the backend.
+            if !get_or_head || !static_files::wants_html(&req) {
+                let shown = req
+                    .uri()
+                    .path_and_query()
+                    .map_or("/", |p| p.as_str())
+                    .to_string();
+                let outcome = self.proxy(fallback, req, peer).await;
+                log_proxied(fallback, &method, &shown, &outcome, start);
+                return outcome.response;
+            }
+        }
+        let (res, what) = match self.statics.spa_fallback(&req).await {
+            Some(res) => (res, "spa fallback"),
+            None => (self.statics.not_found(&req), "no rule, no file"),
         };
-        tracing::debug!(
-            target: ACCESS,
-            method = %method,
-            path = %path,
-            status = u64::from(res.status().as_u16()),
-            ms = start.elapsed().as_millis() as u64,
-            rule = what,
-        );
+        if let Some(hint) = rule_miss(&rules, &req, what == "spa fallback") {
+            tracing::warn!(
+                "{method} {path} matched no proxy rule and got {}{hint}",
+                match what {
+                    "spa fallback" => "index.html (SPA fallback)",
+                    _ => "404",
+                }
+            );
+        }
+        log_static(&method, &path, &res, what, start);
         res
     }
 
@@ -106,6 +131,78 @@ impl App {
         }
         proxy::forward(&self.upstream, rule, req, peer).await
     }
+}
+
+fn log_static(method: &Method, path: &str, res: &Response<Body>, what: &str, start: Instant) {
+    tracing::debug!(
+        target: ACCESS,
+        method = %method,
+        path = %path,
+        status = u64::from(res.status().as_u16()),
+        ms = start.elapsed().as_millis() as u64,
+        rule = what,
+    );
+}
+
+/// For a request no rule took: if it looks like an API call (or a page navigation close to a
+/// rule's pattern), the text to add to a warning, naming the closest rule pattern.
+fn rule_miss<B>(rules: &RuleSet, req: &Request<B>, spa: bool) -> Option<String> {
+    let path = req.uri().path();
+    let closest = closest_pattern(rules, path);
+    if spa {
+        // Page routes look like API paths; only a near-miss of a pattern is worth a line.
+        return closest
+            .filter(|(d, _)| *d > 0)
+            .map(|(_, p)| format!("; did you mean rule \"{p}\"?"));
+    }
+    let accept_json = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    let last = path.rsplit('/').next().unwrap_or("");
+    let api_like = !(req.method() == Method::GET || req.method() == Method::HEAD)
+        || accept_json
+        || (!last.contains('.') && !path.ends_with('/'));
+    if !api_like {
+        return None;
+    }
+    Some(match closest {
+        Some((_, p)) => format!(" (closest rule: \"{p}\")"),
+        None if rules.rules.is_empty() => " (no proxy rules are loaded)".to_string(),
+        None => String::new(),
+    })
+}
+
+/// The rule pattern nearest to the start of `path`, by edit distance, if it is near at all.
+fn closest_pattern(rules: &RuleSet, path: &str) -> Option<(usize, String)> {
+    rules
+        .rules
+        .iter()
+        .map(|r| r.name.split(", ").next().unwrap_or(&r.name).to_string())
+        .filter_map(|pattern| {
+            let plain: String = pattern
+                .trim_start_matches('^')
+                .split(['*', '?', '[', '{', '('])
+                .next()
+                .unwrap_or("")
+                .trim_end_matches('/')
+                .to_string();
+            if plain.is_empty() {
+                return None;
+            }
+            // Compare with as many path segments as the pattern has.
+            let segments = plain.matches('/').count();
+            let head: String = path
+                .split_inclusive('/')
+                .take(segments + 1)
+                .collect::<String>()
+                .trim_end_matches('/')
+                .to_string();
+            let d = crate::config::edit_distance(&head, &plain);
+            (d <= 2.max(plain.len() / 4)).then_some((d, pattern))
+        })
+        .min_by_key(|(d, _)| *d)
 }
 
 fn log_proxied(rule: &Rule, method: &Method, path: &str, outcome: &Outcome, start: Instant) {

@@ -51,24 +51,35 @@ impl StaticFiles {
         &self.root
     }
 
+    /// Serves a file, the SPA fallback, or a 404.
     pub async fn serve<B>(&self, req: &Request<B>) -> (Response<Body>, Served) {
+        if let Some(res) = self.file(req).await {
+            return (res, Served::File);
+        }
+        if let Some(res) = self.spa_fallback(req).await {
+            return (res, Served::SpaFallback);
+        }
+        (self.not_found(req), Served::NotFound)
+    }
+
+    /// The file (or directory index) the request names, if there is one it may see.
+    pub async fn file<B>(&self, req: &Request<B>) -> Option<Response<Body>> {
         let path = req.uri().path();
         let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
         if !self.allowed(&decoded).await {
-            return (self.not_found(req), Served::NotFound);
+            return None;
         }
         let res = self.call(req, req.uri().clone()).await;
-        if res.status() != StatusCode::NOT_FOUND {
-            return (res, Served::File);
+        (res.status() != StatusCode::NOT_FOUND).then_some(res)
+    }
+
+    /// `index.html` for a page navigation, when the SPA fallback is on.
+    pub async fn spa_fallback<B>(&self, req: &Request<B>) -> Option<Response<Body>> {
+        if !(self.spa && wants_html(req)) {
+            return None;
         }
-        if self.spa && wants_html(req) {
-            let index = http::Uri::from_static("/index.html");
-            let res = self.call(req, index).await;
-            if res.status() == StatusCode::OK || res.status() == StatusCode::NOT_MODIFIED {
-                return (res, Served::SpaFallback);
-            }
-        }
-        (self.not_found(req), Served::NotFound)
+        let res = self.call(req, http::Uri::from_static("/index.html")).await;
+        (res.status() == StatusCode::OK || res.status() == StatusCode::NOT_MODIFIED).then_some(res)
     }
 
     async fn call<B>(&self, req: &Request<B>, uri: http::Uri) -> Response<Body> {
@@ -87,7 +98,7 @@ impl StaticFiles {
         res
     }
 
-    fn not_found<B>(&self, req: &Request<B>) -> Response<Body> {
+    pub fn not_found<B>(&self, req: &Request<B>) -> Response<Body> {
         let mut res = body::text(
             StatusCode::NOT_FOUND,
             format!("404 Not Found: {}", req.uri().path()),
@@ -122,7 +133,7 @@ impl StaticFiles {
 }
 
 /// A page navigation: GET or HEAD whose Accept includes `text/html`.
-fn wants_html<B>(req: &Request<B>) -> bool {
+pub fn wants_html<B>(req: &Request<B>) -> bool {
     (req.method() == Method::GET || req.method() == Method::HEAD)
         && req
             .headers()

@@ -179,7 +179,30 @@ fn serve_refuses_an_unparsable_file_and_a_missing_directory() {
 struct Serving {
     child: Child,
     banner: Vec<String>,
-    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    lines: Lines,
+}
+
+/// Standard output lines, read on a thread so that waiting for one can time out.
+struct Lines(std::sync::mpsc::Receiver<String>);
+
+impl Lines {
+    fn spawn(out: std::process::ChildStdout) -> Lines {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Lines(rx)
+    }
+
+    /// The next line, or None after 20 s without one.
+    fn next(&mut self) -> Option<std::io::Result<String>> {
+        self.0.recv_timeout(Duration::from_secs(20)).ok().map(Ok)
+    }
 }
 
 fn serve(cwd: &Path, args: &[&str]) -> Serving {
@@ -192,7 +215,7 @@ fn serve(cwd: &Path, args: &[&str]) -> Serving {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut lines = Lines::spawn(child.stdout.take().unwrap());
     let mut banner = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
@@ -369,5 +392,40 @@ fn serve_reports_reloads_and_broken_edits() {
     assert!(
         lines.contains("  ~ /api → http://127.0.0.1:11  [changeOrigin]"),
         "{lines}"
+    );
+}
+
+#[test]
+fn a_missed_rule_is_logged_with_the_closest_pattern() {
+    let d = dir_with(r#"{ "/api": "http://127.0.0.1:9", "/auth": "http://127.0.0.1:9" }"#);
+    let mut s = serve(
+        d.path(),
+        &[".", "--port", "0", "--proxy", "/extra=http://127.0.0.1:9"],
+    );
+    assert!(s
+        .banner
+        .iter()
+        .any(|l| l.contains("Rules from proxy.conf.json")));
+    let _table = read_until(&mut s, "/extra");
+    let port = s.port();
+    http_get(port, "/aip/users");
+    let lines = read_until(&mut s, "matched no proxy rule").join("\n");
+    assert!(
+        lines.contains(
+            "warning: GET /aip/users matched no proxy rule and got 404 (closest rule: \"/api\")"
+        ),
+        "{lines}"
+    );
+}
+
+#[test]
+fn serve_rejects_a_malformed_proxy_flag() {
+    let d = tempfile::tempdir().unwrap();
+    let out = devproxy(d.path(), &["serve", ".", "--proxy", "/api"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("\"/api\" is not PATTERN=TARGET"),
+        "{}",
+        text(&out.stderr)
     );
 }

@@ -366,3 +366,72 @@ async fn next_js_rewrites() {
         Some(u.trim_start_matches("http://").to_string())
     );
 }
+
+#[tokio::test]
+async fn command_line_rules_come_after_the_file_and_survive_reloads() {
+    let (a, b) = (answering(200, &[]).await, answering(201, &[]).await);
+    let p = proxy_with(Some(&format!(r#"{{ "/api": "{}" }}"#, a.url())), |o| {
+        o.cli_rules = vec![format!("/api={}", b.url()), format!("/extra={}", b.url())];
+    })
+    .await;
+    assert_eq!(
+        get(&p.url("/api/x")).await.status,
+        200,
+        "the file's rule is tried first"
+    );
+    assert_eq!(get(&p.url("/extra/x")).await.status, 201);
+    std::fs::write(&p.config, format!(r#"{{ "/other": "{}" }}"#, a.url())).unwrap();
+    assert!(eventually(|| async { get(&p.url("/other")).await.status == 200 }).await);
+    assert_eq!(
+        get(&p.url("/api/x")).await.status,
+        201,
+        "now the --proxy rule takes /api"
+    );
+    assert_eq!(get(&p.url("/extra/x")).await.status, 201);
+}
+
+#[tokio::test]
+async fn proxy_fallback_follows_create_react_apps_rules() {
+    let b = echo_backend().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let pkg = tmp.path().join("package.json");
+    std::fs::write(
+        &pkg,
+        format!(r#"{{ "name": "app", "proxy": "{}" }}"#, b.url()),
+    )
+    .unwrap();
+    for fallback in [b.url(), pkg.display().to_string()] {
+        let p = proxy_with(None, |o| o.fallback = Some(fallback.clone())).await;
+        let with_accept = |method: &str, path: &str, accept: &str| {
+            request(method, &p.url(path))
+                .header("accept", accept)
+                .body(body::empty())
+                .unwrap()
+        };
+        let r = send(with_accept("GET", "/todos?done=1", "application/json")).await;
+        assert_eq!(
+            r.text().lines().next(),
+            Some("GET /todos?done=1"),
+            "{fallback}"
+        );
+        let r = send(with_accept("POST", "/assets/app.js", "*/*")).await;
+        assert_eq!(
+            r.text().lines().next(),
+            Some("POST /assets/app.js"),
+            "other methods always go to the backend"
+        );
+        let r = send(with_accept("GET", "/todos", "text/html")).await;
+        assert!(r.text().contains("INDEX"), "page navigations get the app");
+        let r = send(with_accept("GET", "/assets/app.js", "*/*")).await;
+        assert!(r.text().contains("console.log"), "files are served");
+    }
+    let err =
+        devproxy::fallback_url(tmp.path().join("missing.json").to_str().unwrap()).unwrap_err();
+    assert!(format!("{err:#}").contains("not a URL, and"), "{err:#}");
+    std::fs::write(&pkg, r#"{ "name": "app" }"#).unwrap();
+    let err = devproxy::fallback_url(pkg.to_str().unwrap()).unwrap_err();
+    assert_eq!(
+        format!("{err:#}"),
+        format!("{}: has no \"proxy\" field", pkg.display())
+    );
+}
