@@ -64,6 +64,11 @@ impl App {
         }
         let method = req.method().clone();
         let get_or_head = method == Method::GET || method == Method::HEAD;
+        if self.statics.hidden(&req).await {
+            let res = self.statics.not_found(&req);
+            log_static(&method, &path, &res, "hidden", start);
+            return res;
+        }
         if get_or_head {
             if let Some(res) = self.statics.file(&req).await {
                 log_static(&method, &path, &res, "static", start);

@@ -53,6 +53,9 @@ impl StaticFiles {
 
     /// Serves a file, the SPA fallback, or a 404.
     pub async fn serve<B>(&self, req: &Request<B>) -> (Response<Body>, Served) {
+        if self.hidden(req).await {
+            return (self.not_found(req), Served::NotFound);
+        }
         if let Some(res) = self.file(req).await {
             return (res, Served::File);
         }
@@ -62,13 +65,16 @@ impl StaticFiles {
         (self.not_found(req), Served::NotFound)
     }
 
-    /// The file (or directory index) the request names, if there is one it may see.
+    /// Whether the request names a dotfile or a symlink out of the directory: such paths get
+    /// a plain 404, never the SPA fallback or a backend.
+    pub async fn hidden<B>(&self, req: &Request<B>) -> bool {
+        let decoded = percent_encoding::percent_decode_str(req.uri().path()).decode_utf8_lossy();
+        !self.allowed(&decoded).await
+    }
+
+    /// The file (or directory index) the request names, if there is one. Callers ask
+    /// [`StaticFiles::hidden`] first.
     pub async fn file<B>(&self, req: &Request<B>) -> Option<Response<Body>> {
-        let path = req.uri().path();
-        let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
-        if !self.allowed(&decoded).await {
-            return None;
-        }
         let res = self.call(req, req.uri().clone()).await;
         (res.status() != StatusCode::NOT_FOUND).then_some(res)
     }
