@@ -174,9 +174,15 @@ impl<'a> Attempt<'a> {
     where
         E: std::error::Error + 'static,
     {
-        let result = match self.rule.proxy_timeout {
-            Some(limit) => tokio::time::timeout(limit, send).await.map_err(|_| {
-                let cause = format!("no response within proxyTimeout ({} ms)", limit.as_millis());
+        // `timeout` (idle) also bounds the wait for headers when `proxyTimeout` is not set.
+        let limit = match (self.rule.proxy_timeout, self.rule.idle_timeout) {
+            (Some(l), _) => Some((l, "proxyTimeout")),
+            (None, Some(l)) => Some((l, "timeout")),
+            (None, None) => None,
+        };
+        let result = match limit {
+            Some((limit, name)) => tokio::time::timeout(limit, send).await.map_err(|_| {
+                let cause = format!("no response within {name} ({} ms)", limit.as_millis());
                 Box::new(self.fail(StatusCode::GATEWAY_TIMEOUT, cause))
             })?,
             None => send.await,
@@ -198,8 +204,12 @@ impl<'a> Attempt<'a> {
                 self.host.as_deref(),
             );
         }
+        let body = match self.rule.idle_timeout {
+            Some(limit) => body::boxed(body::IdleTimeout::new(incoming, limit)),
+            None => body::boxed(incoming),
+        };
         Outcome {
-            response: Response::from_parts(parts, body::boxed(incoming)),
+            response: Response::from_parts(parts, body),
             upstream: self.url.clone(),
             failure: None,
         }
@@ -243,6 +253,9 @@ impl<'a> Attempt<'a> {
     }
 }
 
+/// How many redirects `followRedirects` follows before handing the last one to the browser.
+const MAX_REDIRECTS: usize = 10;
+
 /// Forwards one request and returns the backend's response, streaming, or a 502/504.
 pub async fn forward(
     upstream: &Upstream,
@@ -250,18 +263,77 @@ pub async fn forward(
     req: Request<Incoming>,
     peer: Peer,
 ) -> Outcome {
-    let attempt = Attempt::new(rule, &req);
+    let mut attempt = Attempt::new(rule, &req);
     let out = match attempt.request(req, peer, false) {
         Ok(r) => r,
         Err(failed) => return *failed,
     };
-    match attempt
-        .respond(upstream.client_for(rule).request(out))
-        .await
-    {
-        Ok(res) => attempt.relay(res),
-        Err(failed) => *failed,
+    // Only a request without a body can be sent again to a redirect's target: a streamed
+    // body is gone once sent.
+    let replay = (rule.follow_redirects && http_body::Body::is_end_stream(out.body()))
+        .then(|| (out.method().clone(), out.headers().clone()));
+    let client = upstream.client_for(rule);
+    let mut res = match attempt.respond(client.request(out)).await {
+        Ok(res) => res,
+        Err(failed) => return *failed,
+    };
+    if let Some((mut method, headers)) = replay {
+        for _ in 0..MAX_REDIRECTS {
+            let status = res.status().as_u16();
+            if !matches!(status, 301 | 302 | 303 | 307 | 308) {
+                break;
+            }
+            let Some(next) = res
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| resolve_location(&attempt.url, l))
+            else {
+                break;
+            };
+            if status == 303 || (matches!(status, 301 | 302) && method == Method::POST) {
+                method = Method::GET;
+            }
+            let Ok(uri) = next.parse::<Uri>() else { break };
+            let mut again = Request::new(body::empty());
+            *again.method_mut() = method.clone();
+            *again.headers_mut() = headers.clone();
+            if let Some(authority) = uri.authority() {
+                if let Ok(v) = header::HeaderValue::from_str(authority.as_str()) {
+                    again.headers_mut().insert(header::HOST, v);
+                }
+            }
+            *again.uri_mut() = uri;
+            attempt.url = next;
+            res = match attempt.respond(client.request(again)).await {
+                Ok(res) => res,
+                Err(failed) => return *failed,
+            };
+        }
     }
+    attempt.relay(res)
+}
+
+/// A `Location` resolved against the URL that answered with it.
+fn resolve_location(base: &str, location: &str) -> Option<String> {
+    if location.contains("://") {
+        return Some(location.to_string());
+    }
+    let (scheme, rest) = base.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    if let Some(net) = location.strip_prefix("//") {
+        return Some(format!("{scheme}://{net}"));
+    }
+    if location.starts_with('/') {
+        return Some(format!("{scheme}://{authority}{location}"));
+    }
+    let path = rest[authority.len()..]
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("/");
+    let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+    let dir = if dir.is_empty() { "/" } else { dir };
+    Some(format!("{scheme}://{authority}{dir}{location}"))
 }
 
 /// Every error in a chain, including the one an `io::Error` wraps: its `source()` skips the
@@ -381,6 +453,36 @@ pub(crate) fn describe_error(
 
 /// A verifier for `secure: false`: accepts any certificate, still checks handshake signatures
 /// so the connection is at least consistent.
+#[cfg(test)]
+mod tests {
+    use super::resolve_location;
+
+    #[test]
+    fn locations_resolve_like_a_browser() {
+        let base = "http://h:1/a/b?q";
+        assert_eq!(
+            resolve_location(base, "https://x/y").as_deref(),
+            Some("https://x/y")
+        );
+        assert_eq!(
+            resolve_location(base, "//x/y").as_deref(),
+            Some("http://x/y")
+        );
+        assert_eq!(
+            resolve_location(base, "/y").as_deref(),
+            Some("http://h:1/y")
+        );
+        assert_eq!(
+            resolve_location(base, "c").as_deref(),
+            Some("http://h:1/a/c")
+        );
+        assert_eq!(
+            resolve_location("http://h", "c").as_deref(),
+            Some("http://h/c")
+        );
+    }
+}
+
 #[derive(Debug)]
 struct AcceptAnyCert(Arc<rustls::crypto::CryptoProvider>);
 

@@ -435,3 +435,99 @@ async fn proxy_fallback_follows_create_react_apps_rules() {
         format!("{}: has no \"proxy\" field", pkg.display())
     );
 }
+
+#[tokio::test]
+async fn follow_redirects_fetches_the_final_answer_for_requests_without_a_body() {
+    let b = backend(|req: Request<Incoming>| async move {
+        let path = req.uri().path().to_string();
+        let res = match path.as_str() {
+            "/r/start" => Response::builder()
+                .status(302)
+                .header("location", "/r/middle?x=1"),
+            "/r/middle" => Response::builder().status(307).header("location", "end"),
+            _ => Response::builder().status(200),
+        };
+        res.body(body::full(format!("{} {}", req.method(), req.uri())))
+            .unwrap()
+    })
+    .await;
+    let p = proxy(&format!(
+        r#"{{ "/r": {{ "target": "{0}", "followRedirects": true }}, "/n": {{ "target": "{0}", "pathRewrite": {{ "^/n": "/r" }} }} }}"#,
+        b.url()
+    ))
+    .await;
+    let r = get(&p.url("/r/start")).await;
+    assert_eq!((r.status, r.text().as_str()), (200, "GET /r/end"));
+    // Without the option the browser sees the redirect.
+    let r = get(&p.url("/n/start")).await;
+    assert_eq!(
+        (r.status, r.header("location")),
+        (302, Some("/r/middle?x=1"))
+    );
+    // A request with a body cannot be replayed: its redirect is passed on.
+    let r = send(
+        request("POST", &p.url("/r/start"))
+            .body(body::full("data"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 302);
+}
+
+/// A backend that sends one chunk, then waits `pause` before the second and last.
+async fn stalling(pause: std::time::Duration) -> Backend {
+    backend(move |_req: Request<Incoming>| async move {
+        let chunks = futures_util::stream::unfold(0u8, move |n| async move {
+            match n {
+                0 => Some((
+                    Ok::<_, std::convert::Infallible>(hyper::body::Frame::data(
+                        bytes::Bytes::from_static(b"first "),
+                    )),
+                    1,
+                )),
+                1 => {
+                    tokio::time::sleep(pause).await;
+                    Some((
+                        Ok(hyper::body::Frame::data(bytes::Bytes::from_static(
+                            b"second",
+                        ))),
+                        2,
+                    ))
+                }
+                _ => None,
+            }
+        });
+        Response::new(body::boxed(http_body_util::StreamBody::new(chunks)))
+    })
+    .await
+}
+
+#[tokio::test]
+async fn timeout_cuts_a_stalled_response_and_nothing_cuts_a_slow_one_by_default() {
+    use http_body_util::BodyExt;
+    let stalled = stalling(std::time::Duration::from_secs(30)).await;
+    let slow = stalling(std::time::Duration::from_millis(2500)).await;
+    let p = proxy(&format!(
+        r#"{{ "/stalled": {{ "target": "{}", "timeout": 300 }}, "/slow": "{}" }}"#,
+        stalled.url(),
+        slow.url()
+    ))
+    .await;
+    let res = client()
+        .request(Request::get(p.url("/stalled")).body(body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        res.into_body().collect(),
+    )
+    .await;
+    assert!(
+        matches!(read, Ok(Err(_))),
+        "the stalled body is cut, not left hanging"
+    );
+    // No default timeout: a response that pauses for seconds arrives whole.
+    let r = get(&p.url("/slow")).await;
+    assert_eq!((r.status, r.text().as_str()), (200, "first second"));
+}
