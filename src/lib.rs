@@ -10,6 +10,7 @@ pub mod body;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod connect;
 pub mod env;
 pub mod headers;
 pub mod jsonc;
@@ -53,6 +54,8 @@ pub struct Options {
     pub cli_rules: Vec<String>,
     /// `--proxy-fallback`: a URL, or a package.json whose "proxy" field names one.
     pub fallback: Option<String>,
+    /// Corporate proxies for upstream connections (the binary reads HTTP(S)_PROXY).
+    pub proxies: connect::ProxySettings,
 }
 
 impl Default for Options {
@@ -68,6 +71,7 @@ impl Default for Options {
             watch: true,
             cli_rules: Vec::new(),
             fallback: None,
+            proxies: connect::ProxySettings::default(),
         }
     }
 }
@@ -110,7 +114,8 @@ pub async fn start(options: Options) -> anyhow::Result<Server> {
     };
     let statics = static_files::StaticFiles::new(&options.dir, options.spa)
         .with_context(|| format!("{}: cannot open", options.dir.display()))?;
-    let upstream = proxy::Upstream::new().context("cannot set up the upstream client")?;
+    let upstream =
+        proxy::Upstream::new(&options.proxies).context("cannot set up the upstream client")?;
     let app = Arc::new(App {
         rules: ArcSwap::from_pointee(rules),
         cli_rules: options.cli_rules.clone(),

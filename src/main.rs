@@ -54,6 +54,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         watch: true,
         cli_rules: args.proxy,
         fallback: args.proxy_fallback,
+        proxies: devproxy::connect::ProxySettings::from_env(),
     };
     runtime.block_on(async move {
         let server = match devproxy::start(options).await {

@@ -8,32 +8,47 @@ use std::future::Future;
 
 use http::{header, Method, Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
-use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::body::{self, Body};
+use crate::connect::{Connector, ProxySettings};
 use crate::headers::{self, Peer};
-use crate::resolve::Resolver;
 use crate::rules::{Rule, Target};
 
 /// How long connecting to a backend may take before the request gets a 504.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub type Connector = HttpsConnector<HttpConnector<Resolver>>;
+/// A client and the connector behind it (upgrades connect on their own).
+#[derive(Clone)]
+pub(crate) struct Route {
+    pub client: Client<Connector, Body>,
+    pub connector: Connector,
+}
 
-/// The upstream side: pooled keep-alive clients built once and kept across reloads. One
-/// verifies certificates, the other serves rules with `secure: false`.
+impl Route {
+    fn new(connector: Connector) -> Route {
+        Route {
+            client: client(connector.clone()),
+            connector,
+        }
+    }
+}
+
+/// The upstream side: pooled keep-alive clients built once and kept across reloads: one
+/// pair verifies certificates, the other serves rules with `secure: false`; each has a
+/// variant that ignores HTTP(S)_PROXY, for rules with `"envProxy": false`.
 #[derive(Clone)]
 pub struct Upstream {
-    verified: Client<Connector, Body>,
-    insecure: Client<Connector, Body>,
-    pub(crate) verified_connector: Connector,
-    pub(crate) insecure_connector: Connector,
+    verified: Route,
+    insecure: Route,
+    verified_direct: Route,
+    insecure_direct: Route,
 }
 
 impl Upstream {
-    pub fn new() -> anyhow::Result<Self> {
+    /// Clients for `proxies` (empty settings: always direct).
+    pub fn new(proxies: &ProxySettings) -> anyhow::Result<Self> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = rustls::RootCertStore::empty();
         // A machine without a CA bundle can still reach http and `secure: false` targets.
@@ -48,43 +63,33 @@ impl Upstream {
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)))
             .with_no_client_auth();
-        let verified_connector = connector(verified);
-        let insecure_connector = connector(insecure);
+        let verified = Connector::new(verified, proxies).map_err(anyhow::Error::msg)?;
+        let insecure = Connector::new(insecure, proxies).map_err(anyhow::Error::msg)?;
+        let (verified_direct, insecure_direct) = (verified.direct_only(), insecure.direct_only());
+        let verified = Route::new(verified);
+        let insecure = Route::new(insecure);
+        // Without proxies the direct variants share the same pools.
+        let (verified_direct, insecure_direct) = if proxies.is_empty() {
+            (verified.clone(), insecure.clone())
+        } else {
+            (Route::new(verified_direct), Route::new(insecure_direct))
+        };
         Ok(Upstream {
-            verified: client(verified_connector.clone()),
-            insecure: client(insecure_connector.clone()),
-            verified_connector,
-            insecure_connector,
+            verified,
+            insecure,
+            verified_direct,
+            insecure_direct,
         })
     }
 
-    pub(crate) fn connector_for(&self, rule: &Rule) -> &Connector {
-        if rule.secure {
-            &self.verified_connector
-        } else {
-            &self.insecure_connector
+    pub(crate) fn route_for(&self, rule: &Rule) -> &Route {
+        match (rule.secure, rule.env_proxy) {
+            (true, true) => &self.verified,
+            (false, true) => &self.insecure,
+            (true, false) => &self.verified_direct,
+            (false, false) => &self.insecure_direct,
         }
     }
-
-    fn client_for(&self, rule: &Rule) -> &Client<Connector, Body> {
-        if rule.secure {
-            &self.verified
-        } else {
-            &self.insecure
-        }
-    }
-}
-
-fn connector(tls: rustls::ClientConfig) -> Connector {
-    let mut http = HttpConnector::new_with_resolver(Resolver::new());
-    http.enforce_http(false);
-    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-    http.set_nodelay(true);
-    HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http)
 }
 
 fn client(connector: Connector) -> Client<Connector, Body> {
@@ -115,6 +120,8 @@ pub(crate) struct Attempt<'a> {
     pub host: Option<String>,
     /// The upstream URL, once known.
     pub url: String,
+    /// "through the proxy …" when the connection goes through HTTP(S)_PROXY.
+    pub via: Option<String>,
 }
 
 impl<'a> Attempt<'a> {
@@ -143,6 +150,7 @@ impl<'a> Attempt<'a> {
             method: req.method().clone(),
             path,
             host,
+            via: None,
         }
     }
 
@@ -217,7 +225,10 @@ impl<'a> Attempt<'a> {
 
     /// A 502/504 for an error from the connector or the connection.
     pub fn fail_with(&self, e: &(dyn std::error::Error + 'static)) -> Outcome {
-        let (status, cause) = describe_error(e, self.rule);
+        let (status, mut cause) = describe_error(e, self.rule);
+        if let Some(via) = &self.via {
+            cause.push_str(&format!(" (connecting {via})"));
+        }
         self.fail(status, cause)
     }
 
@@ -264,15 +275,20 @@ pub async fn forward(
     peer: Peer,
 ) -> Outcome {
     let mut attempt = Attempt::new(rule, &req);
-    let out = match attempt.request(req, peer, false) {
+    let mut out = match attempt.request(req, peer, false) {
         Ok(r) => r,
         Err(failed) => return *failed,
     };
+    let route = upstream.route_for(rule);
+    attempt.via = route.connector.describe_route(out.uri());
+    if let Some(auth) = route.connector.forward_auth(out.uri()) {
+        out.headers_mut().insert(header::PROXY_AUTHORIZATION, auth);
+    }
     // Only a request without a body can be sent again to a redirect's target: a streamed
     // body is gone once sent.
     let replay = (rule.follow_redirects && http_body::Body::is_end_stream(out.body()))
         .then(|| (out.method().clone(), out.headers().clone()));
-    let client = upstream.client_for(rule);
+    let client = &route.client;
     let mut res = match attempt.respond(client.request(out)).await {
         Ok(res) => res,
         Err(failed) => return *failed,

@@ -19,13 +19,15 @@ pub async fn tunnel(
     mut req: Request<Incoming>,
     peer: Peer,
 ) -> Outcome {
-    let attempt = Attempt::new(rule, &req);
+    let mut attempt = Attempt::new(rule, &req);
     let browser_side = hyper::upgrade::on(&mut req);
     let mut out = match attempt.request(req, peer, true) {
         Ok(r) => r,
         Err(failed) => return *failed,
     };
-    let connect = proxy_connector(upstream, rule).oneshot(out.uri().clone());
+    let connector = upstream.route_for(rule).connector.for_upgrades();
+    attempt.via = connector.describe_route(out.uri());
+    let connect = connector.oneshot(out.uri().clone());
     let io = match tokio::time::timeout(proxy::CONNECT_TIMEOUT, connect).await {
         Ok(Ok(io)) => io,
         Ok(Err(e)) => return attempt.fail_with(e.as_ref()),
@@ -85,8 +87,4 @@ pub async fn tunnel(
         upstream: attempt.url,
         failure: None,
     }
-}
-
-fn proxy_connector(upstream: &Upstream, rule: &Rule) -> proxy::Connector {
-    upstream.connector_for(rule).clone()
 }
