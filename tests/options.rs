@@ -531,3 +531,37 @@ async fn timeout_cuts_a_stalled_response_and_nothing_cuts_a_slow_one_by_default(
     let r = get(&p.url("/slow")).await;
     assert_eq!((r.status, r.text().as_str()), (200, "first second"));
 }
+
+#[tokio::test]
+async fn rewrite_ws_origin_applies_to_upgrade_handshakes_only() {
+    let b = echo_backend().await; // answers the handshake with 200 and echoes what it saw
+    let u = b.url();
+    let p = proxy(&format!(
+        r#"{{ "/ws": {{ "target": "{u}", "ws": true, "rewriteWsOrigin": true }}, "/both": {{ "target": "{u}", "ws": true, "rewriteOrigin": true }} }}"#
+    ))
+    .await;
+    let handshake = |path: &str| {
+        format!(
+            "GET {path} HTTP/1.1\r\nHost: localhost:{0}\r\nOrigin: http://localhost:{0}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+            p.port()
+        )
+    };
+    for path in ["/ws", "/both"] {
+        let reply = raw(p.server.local_addr(), handshake(path).as_bytes()).await;
+        assert!(reply.contains(&format!("origin: {u}\n")), "{path}: {reply}");
+    }
+    // A plain request on the ws-only rule keeps the browser's Origin.
+    let r = send(
+        request("POST", &p.url("/ws"))
+            .header("origin", format!("http://localhost:{}", p.port()))
+            .body(body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        r.text()
+            .contains(&format!("origin: http://localhost:{}\n", p.port())),
+        "{}",
+        r.text()
+    );
+}
