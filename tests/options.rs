@@ -565,3 +565,39 @@ async fn rewrite_ws_origin_applies_to_upgrade_handshakes_only() {
         r.text()
     );
 }
+
+#[tokio::test]
+async fn object_targets_with_hostname_port_and_path() {
+    let b = echo_backend().await;
+    let p = proxy(&format!(
+        r#"{{ "/obj": {{ "target": {{ "protocol": "http:", "hostname": "127.0.0.1", "port": {}, "path": "/base" }} }} }}"#,
+        b.addr.port()
+    ))
+    .await;
+    assert_eq!(
+        get(&p.url("/obj/x")).await.text().lines().next(),
+        Some("GET /base/obj/x")
+    );
+}
+
+#[tokio::test]
+async fn editing_dotenv_reloads_the_rules() {
+    let (a, b) = (answering(200, &[]).await, answering(201, &[]).await);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join(".env"),
+        format!("DEVPROXY_TEST_DOTENV_TARGET={}\n", a.url()),
+    )
+    .unwrap();
+    let config = dir.join("proxy.conf.json");
+    std::fs::write(&config, r#"{ "/api": "${DEVPROXY_TEST_DOTENV_TARGET}" }"#).unwrap();
+    let p = proxy_with(None, |o| o.config = Some(config.clone())).await;
+    assert_eq!(get(&p.url("/api")).await.status, 200);
+    std::fs::write(
+        dir.join(".env"),
+        format!("DEVPROXY_TEST_DOTENV_TARGET={}\n", b.url()),
+    )
+    .unwrap();
+    assert!(eventually(|| async { get(&p.url("/api")).await.status == 201 }).await);
+}
