@@ -75,6 +75,8 @@ pub struct Peer {
     pub remote: SocketAddr,
     /// The port devproxy accepted the request on.
     pub local_port: u16,
+    /// How long the browser may leave a request body without sending a byte.
+    pub body_idle: std::time::Duration,
 }
 
 /// Turns the browser's request headers into the backend's.

@@ -56,6 +56,8 @@ pub struct Options {
     pub fallback: Option<String>,
     /// Corporate proxies for upstream connections (the binary reads HTTP(S)_PROXY).
     pub proxies: connect::ProxySettings,
+    /// Header and body timeouts for browser connections.
+    pub limits: server::Limits,
 }
 
 impl Default for Options {
@@ -72,6 +74,7 @@ impl Default for Options {
             cli_rules: Vec::new(),
             fallback: None,
             proxies: connect::ProxySettings::default(),
+            limits: server::Limits::default(),
         }
     }
 }
@@ -133,7 +136,14 @@ pub async fn start(options: Options) -> anyhow::Result<Server> {
     let (stop, stopped) = watch::channel(false);
     let tasks = listeners
         .into_iter()
-        .map(|l| tokio::spawn(server::accept_loop(l, app.clone(), stopped.clone())))
+        .map(|l| {
+            tokio::spawn(server::accept_loop(
+                l,
+                app.clone(),
+                options.limits,
+                stopped.clone(),
+            ))
+        })
         .collect();
     let watcher = match (&options.config, options.watch) {
         (Some(file), true) => Some(reload::spawn(file.clone(), app.clone())?),

@@ -55,6 +55,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         cli_rules: args.proxy,
         fallback: args.proxy_fallback,
         proxies: devproxy::connect::ProxySettings::from_env(),
+        limits: devproxy::server::Limits::default(),
     };
     runtime.block_on(async move {
         let server = match devproxy::start(options).await {

@@ -171,7 +171,13 @@ impl<'a> Attempt<'a> {
         headers::to_upstream(&mut parts.headers, self.rule, self.target, peer, upgrade);
         // Keep the extensions behind: the upgrade handle belongs to the browser's connection.
         parts.extensions = http::Extensions::new();
-        Ok(Request::from_parts(parts, body::boxed(incoming)))
+        // A browser that stops sending mid-body must not hold a backend connection forever.
+        let body = if http_body::Body::is_end_stream(&incoming) {
+            body::boxed(incoming)
+        } else {
+            body::boxed(body::IdleTimeout::new(incoming, peer.body_idle))
+        };
+        Ok(Request::from_parts(parts, body))
     }
 
     /// Awaits the backend's response headers, within `proxyTimeout` when the rule sets one.

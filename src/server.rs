@@ -17,10 +17,31 @@ use tokio::sync::watch;
 use crate::headers::Peer;
 use crate::service::App;
 
-/// How long a client may take to send a request's headers.
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
-/// The largest request head accepted (request line plus headers).
+/// Limits on what a browser (or anything else on this machine) may send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// How long a client may take to send a request's headers.
+    pub header_timeout: Duration,
+    /// How long a request body may go without a byte before it is cut.
+    pub body_idle: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(30),
+            body_idle: Duration::from_secs(120),
+        }
+    }
+}
+
+/// The largest request head accepted (request line plus headers): 431 beyond it.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// The longest request target accepted: 414 beyond it (nginx answers 414 past 8 KiB).
+pub const MAX_URI_BYTES: usize = 16 * 1024;
+/// hyper's read buffer: large enough that the two limits above are checked (and answered
+/// with the right status) by devproxy rather than cut short by the parser.
+const READ_BUFFER: usize = 128 * 1024;
 /// How long in-flight requests may run after Ctrl-C.
 pub const DRAIN: Duration = Duration::from_secs(5);
 /// How many ports after the requested one are tried when it is taken.
@@ -106,13 +127,18 @@ async fn bind_all(ips: &[IpAddr], port: u16) -> std::io::Result<Vec<TcpListener>
 }
 
 /// Serves connections from `listener` until `stop` turns true, then drains for [`DRAIN`].
-pub async fn accept_loop(listener: TcpListener, app: Arc<App>, mut stop: watch::Receiver<bool>) {
+pub async fn accept_loop(
+    listener: TcpListener,
+    app: Arc<App>,
+    limits: Limits,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT)
-        .max_buf_size(MAX_HEADER_BYTES);
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(READ_BUFFER);
     builder
         .http2()
         .timer(TokioTimer::new())
@@ -132,7 +158,11 @@ pub async fn accept_loop(listener: TcpListener, app: Arc<App>, mut stop: watch::
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let peer = Peer { remote, local_port };
+                let peer = Peer {
+                    remote,
+                    local_port,
+                    body_idle: limits.body_idle,
+                };
                 let app = app.clone();
                 let service = service_fn(move |req| {
                     let app = app.clone();

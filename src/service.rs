@@ -42,11 +42,14 @@ impl App {
             );
             return res;
         }
-        if req.method() == Method::CONNECT {
-            return body::text(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "405 Method Not Allowed: devproxy is not a forward proxy",
+        if let Some(res) = refuse_request(&req) {
+            tracing::warn!(
+                "refused {} {}: {}",
+                req.method(),
+                req.uri().path(),
+                res.status()
             );
+            return res;
         }
         // The request keeps this version of the rules to the end, whatever reloads happen.
         let rules = self.rules.load_full();
@@ -111,7 +114,28 @@ impl App {
             let cause = format!("the rule cannot be used: {problem}");
             return Attempt::new(rule, &req).fail(StatusCode::BAD_GATEWAY, cause);
         }
+        let mut req = req;
+        if headers::is_upgrade(req.headers()) && upgrade_protocol(&req).eq_ignore_ascii_case("h2c")
+        {
+            // h2c is an upgrade to HTTP/2 over cleartext, which no browser sends: the request
+            // is forwarded as the plain HTTP/1.1 request it also is.
+            req.headers_mut().remove(header::UPGRADE);
+            req.headers_mut().remove(header::CONNECTION);
+        }
         if headers::is_upgrade(req.headers()) {
+            if let Some(problem) = bad_websocket_handshake(&req) {
+                let cause = format!("bad WebSocket handshake: {problem}");
+                let mut response =
+                    body::text(StatusCode::BAD_REQUEST, format!("400 Bad Request\n{cause}"));
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
+                return Outcome {
+                    response,
+                    upstream: String::new(),
+                    failure: Some(cause),
+                };
+            }
             if rule.ws {
                 return upgrade::tunnel(&self.upstream, rule, req, peer).await;
             }
@@ -136,6 +160,72 @@ impl App {
         }
         proxy::forward(&self.upstream, rule, req, peer).await
     }
+}
+
+/// Requests devproxy refuses before routing, whatever the rules say.
+fn refuse_request<B>(req: &Request<B>) -> Option<Response<Body>> {
+    let refuse = |status: StatusCode, text: &str| {
+        let mut res = body::text(
+            status,
+            format!(
+                "{} {}: {text}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("")
+            ),
+        );
+        res.headers_mut()
+            .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
+        Some(res)
+    };
+    if req.method() == Method::CONNECT {
+        return refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "devproxy is not a forward proxy",
+        );
+    }
+    if req.method() == Method::OPTIONS && req.uri().path() == "*" {
+        // A server-wide OPTIONS (RFC 9110 §9.3.7) is answered here, never forwarded.
+        let mut res = Response::new(body::empty());
+        *res.status_mut() = StatusCode::NO_CONTENT;
+        res.headers_mut().insert(
+            header::ALLOW,
+            http::HeaderValue::from_static("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"),
+        );
+        return Some(res);
+    }
+    let h = req.headers();
+    // Request smuggling: a message with both framings is ambiguous (RFC 9112 §6.3); hyper
+    // reads it as chunked, but a backend might not, so it is refused outright.
+    if h.contains_key(header::TRANSFER_ENCODING) && h.contains_key(header::CONTENT_LENGTH) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "both Content-Length and Transfer-Encoding",
+        );
+    }
+    let target_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target_len > crate::server::MAX_URI_BYTES {
+        return refuse(StatusCode::URI_TOO_LONG, "the request target is too long");
+    }
+    let head: usize = h.iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
+    if head > crate::server::MAX_HEADER_BYTES {
+        return refuse(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "the request headers are too large",
+        );
+    }
+    // A cross-site page including devproxy's files (or APIs) as a script, to read them
+    // (the attack behind Vite's CVE-2025-30208 family): refused. Same-site and navigations pass.
+    let fetch = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if fetch("sec-fetch-site") == "cross-site"
+        && fetch("sec-fetch-mode") == "no-cors"
+        && fetch("sec-fetch-dest") == "script"
+    {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "cross-site scripts may not load from devproxy",
+        );
+    }
+    None
 }
 
 fn log_static(method: &Method, path: &str, res: &Response<Body>, what: &str, start: Instant) {
@@ -208,6 +298,46 @@ fn closest_pattern(rules: &RuleSet, path: &str) -> Option<(usize, String)> {
             (d <= 2.max(plain.len() / 4)).then_some((d, pattern))
         })
         .min_by_key(|(d, _)| *d)
+}
+
+fn upgrade_protocol<B>(req: &Request<B>) -> &str {
+    req.headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .trim()
+}
+
+/// What is wrong with a WebSocket handshake (RFC 6455 §4.1), if anything. Other upgrade
+/// protocols are passed on as they are.
+fn bad_websocket_handshake<B>(req: &Request<B>) -> Option<&'static str> {
+    if !upgrade_protocol(req).eq_ignore_ascii_case("websocket") {
+        return None;
+    }
+    if req.method() != Method::GET {
+        return Some("the method must be GET");
+    }
+    let key = req
+        .headers()
+        .get(header::SEC_WEBSOCKET_KEY)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    if key.len() != 24
+        || !key
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+    {
+        return Some("Sec-WebSocket-Key is missing or not 16 bytes in base64");
+    }
+    if req
+        .headers()
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .map(|v| v.as_bytes())
+        != Some(b"13")
+    {
+        return Some("Sec-WebSocket-Version must be 13");
+    }
+    None
 }
 
 fn log_proxied(rule: &Rule, method: &Method, path: &str, outcome: &Outcome, start: Instant) {

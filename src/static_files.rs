@@ -98,9 +98,24 @@ impl StaticFiles {
             Err(never) => match never {},
         };
         let mut res = res.map(body::boxed);
-        res.headers_mut()
-            .entry(header::CACHE_CONTROL)
+        let h = res.headers_mut();
+        h.entry(header::CACHE_CONTROL)
             .or_insert(HeaderValue::from_static("no-cache"));
+        // Other sites may not embed the app's files (no-cors reads of scripts, images, …).
+        h.insert(
+            header::HeaderName::from_static("cross-origin-resource-policy"),
+            HeaderValue::from_static("same-origin"),
+        );
+        // A directory redirect for `//name` would be `Location: //name/`, which a browser
+        // reads as another host: keep it on this one.
+        if let Some(loc) = h.get(header::LOCATION).and_then(|v| v.to_str().ok()) {
+            if loc.starts_with("//") || loc.starts_with("/\\") {
+                let fixed = format!("/{}", loc.trim_start_matches(['/', '\\']));
+                if let Ok(v) = HeaderValue::from_str(&fixed) {
+                    h.insert(header::LOCATION, v);
+                }
+            }
+        }
         res
     }
 

@@ -58,7 +58,13 @@ pub async fn tunnel(
         Err(failed) => return *failed,
     };
     if res.status() != StatusCode::SWITCHING_PROTOCOLS {
-        return attempt.relay(res);
+        // The browser asked to leave HTTP on this connection; after a refusal it is closed.
+        let mut outcome = attempt.relay(res);
+        outcome.response.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+        return outcome;
     }
     let backend_side = hyper::upgrade::on(&mut res);
     let rule_name = rule.name.clone();
