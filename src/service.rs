@@ -119,8 +119,7 @@ impl App {
         {
             // h2c is an upgrade to HTTP/2 over cleartext, which no browser sends: the request
             // is forwarded as the plain HTTP/1.1 request it also is.
-            req.headers_mut().remove(header::UPGRADE);
-            req.headers_mut().remove(header::CONNECTION);
+            headers::strip_hop_by_hop(req.headers_mut(), false);
         }
         if headers::is_upgrade(req.headers()) {
             if let Some(problem) = bad_websocket_handshake(&req) {
@@ -193,15 +192,10 @@ fn refuse_request<B>(req: &Request<B>) -> Option<Response<Body>> {
         );
         return Some(res);
     }
+    // Request smuggling is hyper's parser's to stop: it refuses bad or duplicate lengths and
+    // unknown codings with 400, and reads Content-Length plus Transfer-Encoding as chunked,
+    // dropping the length and closing the connection after (RFC 9112 §6.1).
     let h = req.headers();
-    // Request smuggling: a message with both framings is ambiguous (RFC 9112 §6.3); hyper
-    // reads it as chunked, but a backend might not, so it is refused outright.
-    if h.contains_key(header::TRANSFER_ENCODING) && h.contains_key(header::CONTENT_LENGTH) {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "both Content-Length and Transfer-Encoding",
-        );
-    }
     let target_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
     if target_len > crate::server::MAX_URI_BYTES {
         return refuse(StatusCode::URI_TOO_LONG, "the request target is too long");
