@@ -1000,6 +1000,17 @@ pub fn parse_target(spec: &TargetSpec) -> Result<Target, String> {
                 rest.trim_start_matches('/')
             ));
         }
+        if let Some((s, rest)) = url.split_once(':') {
+            let looks_like_scheme = !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+                && !rest.starts_with(|c: char| c.is_ascii_digit());
+            if looks_like_scheme {
+                return Err(format!(
+                    "target \"{shown}\": scheme \"{s}:\" is not supported; use http://, https://, ws:// or wss://"
+                ));
+            }
+        }
         let suggestion = if url.ends_with(":443") {
             format!("https://{url}")
         } else {
