@@ -55,15 +55,7 @@ impl App {
         let rules = self.rules.load_full();
         let path = req.uri().path().to_string();
         if let Some(rule) = rules.find(&path) {
-            let method = req.method().clone();
-            let shown = req
-                .uri()
-                .path_and_query()
-                .map_or("/", |p| p.as_str())
-                .to_string();
-            let outcome = self.proxy(rule, req, peer).await;
-            log_proxied(rule, &method, &shown, &outcome, start);
-            return outcome.response;
+            return self.proxy_and_log(rule, req, peer, start).await;
         }
         let method = req.method().clone();
         let get_or_head = method == Method::GET || method == Method::HEAD;
@@ -82,14 +74,7 @@ impl App {
             // Create React App's rule: what is not a file and not a page navigation goes to
             // the backend.
             if !get_or_head || !static_files::wants_html(&req) {
-                let shown = req
-                    .uri()
-                    .path_and_query()
-                    .map_or("/", |p| p.as_str())
-                    .to_string();
-                let outcome = self.proxy(fallback, req, peer).await;
-                log_proxied(fallback, &method, &shown, &outcome, start);
-                return outcome.response;
+                return self.proxy_and_log(fallback, req, peer, start).await;
             }
         }
         let (res, what) = match self.statics.spa_fallback(&req).await {
@@ -107,6 +92,24 @@ impl App {
         }
         log_static(&method, &path, &res, what, start);
         res
+    }
+
+    async fn proxy_and_log(
+        &self,
+        rule: &Rule,
+        req: Request<Incoming>,
+        peer: Peer,
+        start: Instant,
+    ) -> Response<Body> {
+        let method = req.method().clone();
+        let shown = req
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_string();
+        let outcome = self.proxy(rule, req, peer).await;
+        log_proxied(rule, &method, &shown, &outcome, start);
+        outcome.response
     }
 
     async fn proxy(&self, rule: &Rule, req: Request<Incoming>, peer: Peer) -> Outcome {

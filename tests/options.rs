@@ -29,15 +29,6 @@ fn cookies(r: &Reply) -> Vec<String> {
         .collect()
 }
 
-/// A header as the echo backend saw it.
-fn seen(r: &Reply, name: &str) -> Option<String> {
-    let prefix = format!("{name}: ");
-    r.text()
-        .lines()
-        .take_while(|l| !l.is_empty())
-        .find_map(|l| l.strip_prefix(&prefix).map(str::to_string))
-}
-
 #[tokio::test]
 async fn cookie_domain_and_path_rewrites() {
     let b = answering(

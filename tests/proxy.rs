@@ -18,15 +18,6 @@ fn first_line(r: &Reply) -> String {
     r.text().lines().next().unwrap_or("").to_string()
 }
 
-/// A header as the echo backend saw it, or None.
-fn seen(r: &Reply, name: &str) -> Option<String> {
-    let prefix = format!("{name}: ");
-    r.text()
-        .lines()
-        .take_while(|l| !l.is_empty())
-        .find_map(|l| l.strip_prefix(&prefix).map(str::to_string))
-}
-
 #[tokio::test]
 async fn object_form_patterns_route_in_file_order() {
     let b = echo_backend().await;

@@ -204,6 +204,15 @@ pub fn request(method: &str, url: &str) -> http::request::Builder {
     Request::builder().method(method).uri(url)
 }
 
+/// A header as the echo backend saw it, or None.
+pub fn seen(r: &Reply, name: &str) -> Option<String> {
+    let prefix = format!("{name}: ");
+    r.text()
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .find_map(|l| l.strip_prefix(&prefix).map(str::to_string))
+}
+
 /// Sends raw bytes and returns everything the server sends until it closes or goes quiet.
 pub async fn raw(addr: SocketAddr, bytes: &[u8]) -> String {
     let mut s = TcpStream::connect(addr).await.expect("connect");
