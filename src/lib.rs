@@ -131,8 +131,9 @@ pub async fn start(options: Options) -> anyhow::Result<Server> {
         server::bind(options.host.as_deref(), options.port, options.strict_port).await?;
     let addrs = listeners
         .iter()
-        .filter_map(|l| l.local_addr().ok())
-        .collect::<Vec<_>>();
+        .map(|l| l.local_addr())
+        .collect::<Result<Vec<_>, _>>()
+        .context("cannot read the listening address")?;
     let (stop, stopped) = watch::channel(false);
     let tasks = listeners
         .into_iter()

@@ -26,14 +26,6 @@ pub struct StaticFiles {
     spa: bool,
 }
 
-/// What the static side did with a request, for the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Served {
-    File,
-    SpaFallback,
-    NotFound,
-}
-
 impl StaticFiles {
     /// `root` must exist; it is canonicalised so symlink checks compare real paths.
     pub fn new(root: &Path, spa: bool) -> std::io::Result<Self> {
@@ -49,20 +41,6 @@ impl StaticFiles {
 
     pub fn root(&self) -> &Path {
         &self.root
-    }
-
-    /// Serves a file, the SPA fallback, or a 404.
-    pub async fn serve<B>(&self, req: &Request<B>) -> (Response<Body>, Served) {
-        if self.hidden(req).await {
-            return (self.not_found(req), Served::NotFound);
-        }
-        if let Some(res) = self.file(req).await {
-            return (res, Served::File);
-        }
-        if let Some(res) = self.spa_fallback(req).await {
-            return (res, Served::SpaFallback);
-        }
-        (self.not_found(req), Served::NotFound)
     }
 
     /// Whether the request names a dotfile or a symlink out of the directory: such paths get
