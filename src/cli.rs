@@ -90,7 +90,7 @@ pub struct CheckArgs {
 #[derive(Debug, Args)]
 pub struct Verbosity {
     /// Show more: static requests (-v), everything (-vv)
-    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "quiet", env = "DEVPROXY_VERBOSE")]
     pub verbose: u8,
 
     /// Show only errors
