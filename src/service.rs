@@ -126,39 +126,20 @@ impl App {
         }
         if headers::is_upgrade(req.headers()) {
             if let Some(problem) = bad_websocket_handshake(&req) {
-                let cause = format!("bad WebSocket handshake: {problem}");
-                let mut response =
-                    body::text(StatusCode::BAD_REQUEST, format!("400 Bad Request\n{cause}"));
-                response
-                    .headers_mut()
-                    .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
-                return Outcome {
-                    response,
-                    upstream: String::new(),
-                    failure: Some(cause),
-                };
+                return refused_upgrade(
+                    format!("bad WebSocket handshake: {problem}"),
+                    String::new(),
+                );
             }
             if rule.ws {
                 return upgrade::tunnel(&self.upstream, rule, req, peer).await;
             }
             let cause = format!(
                 "a {} upgrade reached rule \"{}\", which does not tunnel upgrades; add \"ws\": true to it",
-                req.headers()
-                    .get(header::UPGRADE)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("protocol"),
+                upgrade_protocol(&req),
                 rule.name
             );
-            let mut response =
-                body::text(StatusCode::BAD_REQUEST, format!("400 Bad Request\n{cause}"));
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
-            return Outcome {
-                response,
-                upstream: Attempt::new(rule, &req).url,
-                failure: Some(cause),
-            };
+            return refused_upgrade(cause, Attempt::new(rule, &req).url);
         }
         proxy::forward(&self.upstream, rule, req, peer).await
     }
@@ -295,6 +276,19 @@ fn closest_pattern(rules: &RuleSet, path: &str) -> Option<(usize, String)> {
             (d <= 2.max(plain.len() / 4)).then_some((d, pattern))
         })
         .min_by_key(|(d, _)| *d)
+}
+
+/// A 400 for an upgrade devproxy will not tunnel; the connection is closed after it.
+fn refused_upgrade(cause: String, upstream: String) -> Outcome {
+    let mut response = body::text(StatusCode::BAD_REQUEST, format!("400 Bad Request\n{cause}"));
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
+    Outcome {
+        response,
+        upstream,
+        failure: Some(cause),
+    }
 }
 
 fn upgrade_protocol<B>(req: &Request<B>) -> &str {
