@@ -212,7 +212,7 @@ fn parse_via(name: &str, value: &str) -> Result<Via, String> {
         .and_then(|a| a.as_str().rsplit_once('@'))
         .map(|(userinfo, _)| {
             let decoded = percent_encoding::percent_decode_str(userinfo).decode_utf8_lossy();
-            format!("Basic {}", crate::rules::base64(decoded.as_bytes()))
+            format!("Basic {}", crate::target::base64(decoded.as_bytes()))
         })
         .and_then(|v| HeaderValue::from_str(&v).ok());
     let host = uri.host().unwrap_or("");

@@ -18,10 +18,12 @@ pub mod log;
 pub mod proxy;
 pub mod reload;
 pub mod resolve;
+pub mod rewrite;
 pub mod rules;
 pub mod server;
 pub mod service;
 pub mod static_files;
+pub mod target;
 pub mod upgrade;
 
 use std::fmt::Write as _;

@@ -9,10 +9,13 @@ use globset::{GlobBuilder, GlobMatcher};
 use http::{HeaderName, HeaderValue};
 use regex::Regex;
 
-use crate::config::{
-    self, At, ConfigSpec, CookieSpec, Diagnostic, LoadError, RuleSpec, Severity, TargetSpec,
-};
+pub use crate::rewrite::{join_path, next_source_regex, Destination};
+pub use crate::target::{parse_target, Target};
+
+use crate::config::{self, At, ConfigSpec, CookieSpec, Diagnostic, LoadError, RuleSpec, Severity};
 use crate::jsonc::Pos;
+use crate::rewrite::apply_path_rewrite;
+use crate::target::base64;
 
 /// Regexes from the file are bounded so a pathological pattern cannot eat the machine.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
@@ -111,13 +114,6 @@ impl Route {
     }
 }
 
-/// A Next.js `rewrites` destination: a URL with `:name` placeholders filled from the source.
-#[derive(Debug)]
-pub struct Destination {
-    pub template: String,
-    source: Regex,
-}
-
 /// A rule's own log threshold (`logLevel`), as in http-proxy-middleware.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogLevel {
@@ -137,51 +133,6 @@ impl LogLevel {
             LogLevel::Error => "error",
             LogLevel::Silent => "silent",
         }
-    }
-}
-
-/// The backend a rule forwards to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// `true` for https:// and wss://.
-    pub tls: bool,
-    /// The target was written as ws:// or wss://.
-    pub ws_scheme: bool,
-    /// Host as written (IPv6 in brackets), lower-cased.
-    pub host: String,
-    pub port: u16,
-    /// Path prefix from the target URL, as written ("" for none).
-    pub base_path: String,
-}
-
-impl Target {
-    pub fn scheme(&self) -> &'static str {
-        if self.tls {
-            "https"
-        } else {
-            "http"
-        }
-    }
-
-    /// `host` or `host:port` when the port is not the scheme's default: the Host header value.
-    pub fn authority(&self) -> String {
-        let default = if self.tls { 443 } else { 80 };
-        if self.port == default {
-            self.host.clone()
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
-    }
-
-    /// The target as written back, for logs (`ws://` kept for WebSocket targets).
-    pub fn display(&self) -> String {
-        let scheme = match (self.ws_scheme, self.tls) {
-            (true, true) => "wss",
-            (true, false) => "ws",
-            (false, true) => "https",
-            (false, false) => "http",
-        };
-        format!("{scheme}://{}{}", self.authority(), self.base_path)
     }
 }
 
@@ -291,20 +242,7 @@ impl Rule {
     /// The path and query to request upstream, for a request's path and query:
     /// `pathRewrite` (first matching key), then the target's base path prepended.
     pub fn upstream_path(&self, target: &Target, path_and_query: &str) -> String {
-        let mut p = std::borrow::Cow::Borrowed(path_and_query);
-        // http-proxy-middleware applies the first rewrite whose regex matches, to the whole
-        // request URL (query included), replacing the first match as JavaScript's replace does.
-        for (re, replacement) in &self.path_rewrite {
-            if let Some(caps) = re.captures(&p) {
-                let mut out = String::with_capacity(p.len() + replacement.len());
-                let m = caps.get(0).map_or(0..0, |m| m.range());
-                out.push_str(&p[..m.start]);
-                expand_js(&caps, replacement, &p, &mut out);
-                out.push_str(&p[m.end..]);
-                p = std::borrow::Cow::Owned(out);
-                break;
-            }
-        }
+        let mut p = apply_path_rewrite(&self.path_rewrite, path_and_query);
         if self.ignore_path {
             // http-proxy's ignorePath: the request's path is dropped, the target's kept.
             p = std::borrow::Cow::Borrowed("");
@@ -338,122 +276,6 @@ impl Rule {
     }
 }
 
-impl Destination {
-    /// The destination with placeholders filled from `path_and_query`'s path; the request's
-    /// query is kept (merged after the destination's own, as Next.js does).
-    fn url(&self, path_and_query: &str) -> String {
-        let (path, query) = match path_and_query.split_once('?') {
-            Some((p, q)) => (p, Some(q)),
-            None => (path_and_query, None),
-        };
-        let caps = self.source.captures(path);
-        let mut out = String::with_capacity(self.template.len() + path.len());
-        let t = self.template.as_str();
-        let mut i = 0;
-        while i < t.len() {
-            let rest = &t[i..];
-            // A placeholder is `:name` after a `/` (so `http://host:8080` is left alone).
-            if rest.starts_with(':') && t[..i].ends_with('/') {
-                let name_len = rest[1..]
-                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                    .unwrap_or(rest.len() - 1);
-                if name_len > 0 {
-                    let name = &rest[1..1 + name_len];
-                    let value = caps
-                        .as_ref()
-                        .and_then(|c| c.name(name))
-                        .map_or("", |m| m.as_str());
-                    out.push_str(value);
-                    i += 1 + name_len;
-                    if t[i..].starts_with(['*', '+', '?']) {
-                        i += 1;
-                    }
-                    continue;
-                }
-            }
-            let ch = rest.chars().next().unwrap_or(' ');
-            out.push(ch);
-            i += ch.len_utf8();
-        }
-        if let Some(q) = query {
-            out.push(if out.contains('?') { '&' } else { '?' });
-            out.push_str(q);
-        }
-        out
-    }
-}
-
-/// Compiles a Next.js (path-to-regexp) source such as `/api/:path*` or `/u/:id(\\d+)` into a
-/// regex with named groups: `:x` one segment, `:x?` optional, `:x*` zero or more segments,
-/// `:x+` one or more; a trailing slash is optional.
-pub fn next_source_regex(source: &str) -> Result<String, String> {
-    let mut re = String::from("^");
-    let chars: Vec<char> = source.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i] == '/' && chars.get(i + 1) == Some(&':') {
-            let start = i + 2;
-            let mut j = start;
-            while j < chars.len() && (chars[j].is_ascii_alphanumeric() || chars[j] == '_') {
-                j += 1;
-            }
-            let name: String = chars[start..j].iter().collect();
-            if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
-                return Err(format!(
-                    "source \"{source}\": a parameter needs a name after ':'"
-                ));
-            }
-            let mut inner = "[^/]+".to_string();
-            if chars.get(j) == Some(&'(') {
-                let mut depth = 0;
-                let mut k = j;
-                loop {
-                    match chars.get(k) {
-                        Some('(') => depth += 1,
-                        Some(')') => {
-                            depth -= 1;
-                            if depth == 0 {
-                                break;
-                            }
-                        }
-                        Some(_) => {}
-                        None => {
-                            return Err(format!("source \"{source}\": unclosed '(' after :{name}"))
-                        }
-                    }
-                    k += 1;
-                }
-                inner = chars[j + 1..k].iter().collect();
-                j = k + 1;
-            }
-            match chars.get(j) {
-                Some('*') => {
-                    re.push_str(&format!("(?:/(?P<{name}>.*))?"));
-                    j += 1;
-                }
-                Some('+') => {
-                    re.push_str(&format!("/(?P<{name}>.+)"));
-                    j += 1;
-                }
-                Some('?') => {
-                    re.push_str(&format!("(?:/(?P<{name}>{inner}))?"));
-                    j += 1;
-                }
-                _ => re.push_str(&format!("/(?P<{name}>{inner})")),
-            }
-            i = j;
-            continue;
-        }
-        re.push_str(&regex::escape(&chars[i].to_string()));
-        i += 1;
-    }
-    if re.ends_with('/') {
-        re.pop();
-    }
-    re.push_str("/?$");
-    Ok(re)
-}
-
 /// The rule behind `--proxy-fallback URL`, with Create React App's settings: every path,
 /// changeOrigin, WebSockets, X-Forwarded-*, and no certificate check.
 pub fn fallback_rule(url: &str) -> Result<Rule, String> {
@@ -467,98 +289,6 @@ pub fn fallback_rule(url: &str) -> Result<Rule, String> {
     match diagnostics.first() {
         Some(d) => Err(format!("--proxy-fallback {url}: {}", d.message)),
         None => Ok(rule),
-    }
-}
-
-/// Joins a base path and a request path with exactly one slash between them, as http-proxy's
-/// `urlJoin` does at the seam (it keeps the rest of the path as the browser sent it).
-pub fn join_path(base: &str, path: &str) -> String {
-    let (path, query) = match path.find('?') {
-        Some(i) => (&path[..i], Some(&path[i..])),
-        None => (path, None),
-    };
-    let mut out = String::with_capacity(base.len() + path.len() + 2);
-    out.push_str(base.trim_end_matches('/'));
-    if path.is_empty() {
-        if base.ends_with('/') || out.is_empty() {
-            out.push('/');
-        }
-    } else {
-        out.push('/');
-        out.push_str(path.trim_start_matches('/'));
-    }
-    if let Some(q) = query {
-        out.push_str(q);
-    }
-    out
-}
-
-/// JavaScript's `String.prototype.replace` replacement patterns: `$1`…`$99`, `$&`, `` $` ``,
-/// `$'`, `$$` and `$<name>`. Unknown `$` sequences stay as written, as in JavaScript.
-fn expand_js(caps: &regex::Captures<'_>, replacement: &str, input: &str, out: &mut String) {
-    let whole = caps.get(0).map_or(0..0, |m| m.range());
-    let bytes = replacement.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] != b'$' || i + 1 >= bytes.len() {
-            let ch = replacement[i..].chars().next().unwrap_or('$');
-            out.push(ch);
-            i += ch.len_utf8();
-            continue;
-        }
-        let next = bytes[i + 1];
-        match next {
-            b'$' => {
-                out.push('$');
-                i += 2;
-            }
-            b'&' => {
-                out.push_str(&input[whole.clone()]);
-                i += 2;
-            }
-            b'`' => {
-                out.push_str(&input[..whole.start]);
-                i += 2;
-            }
-            b'\'' => {
-                out.push_str(&input[whole.end..]);
-                i += 2;
-            }
-            b'0'..=b'9' => {
-                // Two digits if that names a group, else one (JavaScript's rule).
-                let one = usize::from(next - b'0');
-                let two = bytes
-                    .get(i + 2)
-                    .filter(|b| b.is_ascii_digit())
-                    .map(|b| one * 10 + usize::from(b - b'0'));
-                let groups = caps.len() - 1;
-                if let Some(n) = two.filter(|n| *n >= 1 && *n <= groups) {
-                    out.push_str(caps.get(n).map_or("", |m| m.as_str()));
-                    i += 3;
-                } else if one >= 1 && one <= groups {
-                    out.push_str(caps.get(one).map_or("", |m| m.as_str()));
-                    i += 2;
-                } else {
-                    out.push('$');
-                    i += 1;
-                }
-            }
-            b'<' => match replacement[i + 2..].find('>') {
-                Some(end) => {
-                    let name = &replacement[i + 2..i + 2 + end];
-                    out.push_str(caps.name(name).map_or("", |m| m.as_str()));
-                    i += 3 + end;
-                }
-                None => {
-                    out.push('$');
-                    i += 1;
-                }
-            },
-            _ => {
-                out.push('$');
-                i += 1;
-            }
-        }
     }
 }
 
@@ -855,28 +585,6 @@ fn compile(file: &Path, spec: RuleSpec, diagnostics: &mut Vec<Diagnostic>) -> Ru
     rule
 }
 
-/// Standard base64 with padding, for Basic credentials.
-pub(crate) fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> shift) as usize & 63]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 fn summarize(rule: &Rule) -> String {
     let mut s = format!("{} → ", rule.name);
     match (&rule.destination, &rule.target) {
@@ -951,161 +659,6 @@ fn summarize(rule: &Rule) -> String {
         let _ = write!(s, "  (broken: {p})");
     }
     s
-}
-
-/// Parses a target into scheme, host, port and base path, with advice for common mistakes.
-pub fn parse_target(spec: &TargetSpec) -> Result<Target, String> {
-    let url = match spec {
-        TargetSpec::Url(u) => u.trim().to_string(),
-        TargetSpec::Parts {
-            protocol,
-            host,
-            hostname,
-            port,
-            path,
-        } => {
-            let scheme = protocol
-                .as_deref()
-                .unwrap_or("http:")
-                .trim_end_matches(':')
-                .trim_end_matches("//")
-                .trim_end_matches(':');
-            let Some(h) = hostname.as_deref().or(host.as_deref()) else {
-                return Err("target object needs \"host\" or \"hostname\"".into());
-            };
-            let mut u = format!("{scheme}://{h}");
-            // Node's `host` may already carry the port; `hostname` never does.
-            if let Some(p) = port {
-                if hostname.is_some() || !h.contains(':') || h.ends_with(']') {
-                    u.push(':');
-                    u.push_str(p);
-                }
-            }
-            if let Some(p) = path {
-                if !p.starts_with('/') {
-                    u.push('/');
-                }
-                u.push_str(p);
-            }
-            u
-        }
-    };
-    let shown = &url;
-    let Some((scheme, rest)) = url.split_once("://") else {
-        if let Some((s, rest)) = url.split_once(':').filter(|(s, _)| {
-            ["http", "https", "ws", "wss"].contains(&s.to_ascii_lowercase().as_str())
-        }) {
-            return Err(format!(
-                "target \"{shown}\" is missing \"//\" after \"{s}:\"; did you mean \"{s}://{}\"?",
-                rest.trim_start_matches('/')
-            ));
-        }
-        if let Some((s, rest)) = url.split_once(':') {
-            let looks_like_scheme = !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-                && !rest.starts_with(|c: char| c.is_ascii_digit());
-            if looks_like_scheme {
-                return Err(format!(
-                    "target \"{shown}\": scheme \"{s}:\" is not supported; use http://, https://, ws:// or wss://"
-                ));
-            }
-        }
-        let suggestion = if url.ends_with(":443") {
-            format!("https://{url}")
-        } else {
-            format!("http://{url}")
-        };
-        return Err(format!(
-            "target \"{shown}\" has no scheme; did you mean \"{suggestion}\"?"
-        ));
-    };
-    let (tls, ws_scheme) = match scheme.to_ascii_lowercase().as_str() {
-        "http" => (false, false),
-        "https" => (true, false),
-        "ws" => (false, true),
-        "wss" => (true, true),
-        other => {
-            return Err(format!(
-                "target \"{shown}\": scheme \"{other}:\" is not supported; use http://, https://, ws:// or wss://"
-            ))
-        }
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    if authority.contains('@') {
-        return Err(format!(
-            "target \"{shown}\": credentials in the URL are not supported"
-        ));
-    }
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let Some(close) = v6.find(']') else {
-            return Err(format!("target \"{shown}\": unclosed '[' in the host"));
-        };
-        let host = &authority[..close + 2];
-        let after = &v6[close + 1..];
-        let port = match after.strip_prefix(':') {
-            Some(p) => Some(p),
-            None if after.is_empty() => None,
-            None => {
-                return Err(format!(
-                    "target \"{shown}\": unexpected \"{after}\" after the host"
-                ))
-            }
-        };
-        if host[1..host.len() - 1]
-            .parse::<std::net::Ipv6Addr>()
-            .is_err()
-        {
-            return Err(format!(
-                "target \"{shown}\": \"{host}\" is not an IPv6 address"
-            ));
-        }
-        (host.to_string(), port)
-    } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (h.to_string(), Some(p)),
-            None => (authority.to_string(), None),
-        }
-    };
-    if host.is_empty() {
-        return Err(format!("target \"{shown}\" has no host"));
-    }
-    if !host.starts_with('[')
-        && !host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-    {
-        return Err(format!(
-            "target \"{shown}\": \"{host}\" is not a valid host name"
-        ));
-    }
-    let port = match port {
-        None | Some("") => {
-            if tls {
-                443
-            } else {
-                80
-            }
-        }
-        Some(p) => match p.parse::<u32>() {
-            Ok(n) if (1..=65535).contains(&n) => n as u16,
-            Ok(n) => {
-                return Err(format!(
-                    "target \"{shown}\": port {n} is out of range (1-65535)"
-                ))
-            }
-            Err(_) => return Err(format!("target \"{shown}\": port \"{p}\" is not a number")),
-        },
-    };
-    let path = tail.split(['?', '#']).next().unwrap_or("");
-    Ok(Target {
-        tls,
-        ws_scheme,
-        host: host.to_ascii_lowercase(),
-        port,
-        base_path: path.to_string(),
-    })
 }
 
 #[cfg(test)]
@@ -1206,55 +759,6 @@ mod tests {
         assert_eq!(
             url(&s, "/n/7").as_deref(),
             Some("http://localhost:9/id/7//n/7/$9")
-        );
-    }
-
-    #[test]
-    fn join() {
-        assert_eq!(join_path("", ""), "/");
-        assert_eq!(join_path("", "?a"), "/?a");
-        assert_eq!(join_path("/base", ""), "/base");
-        assert_eq!(join_path("/base/", ""), "/base/");
-        assert_eq!(join_path("/base", "/x//y"), "/base/x//y");
-        assert_eq!(join_path("", "x"), "/x");
-    }
-
-    #[test]
-    fn targets() {
-        let t = |s: &str| parse_target(&TargetSpec::Url(s.into()));
-        let ok = t("http://LocalHost:8080/base/").unwrap();
-        assert_eq!(
-            (ok.host.as_str(), ok.port, ok.base_path.as_str()),
-            ("localhost", 8080, "/base/")
-        );
-        assert_eq!(t("https://h").unwrap().port, 443);
-        assert!(t("ws://h:1").unwrap().ws_scheme);
-        assert_eq!(t("http://[::1]:9").unwrap().authority(), "[::1]:9");
-        assert_eq!(
-            t("localhost").unwrap_err(),
-            "target \"localhost\" has no scheme; did you mean \"http://localhost\"?"
-        );
-        assert_eq!(t("13.107.246.10:443").unwrap_err(), "target \"13.107.246.10:443\" has no scheme; did you mean \"https://13.107.246.10:443\"?");
-        assert_eq!(
-            t("http:localhost:8100").unwrap_err(),
-            "target \"http:localhost:8100\" is missing \"//\" after \"http:\"; did you mean \"http://localhost:8100\"?"
-        );
-        assert_eq!(t("ftp://h").unwrap_err(), "target \"ftp://h\": scheme \"ftp:\" is not supported; use http://, https://, ws:// or wss://");
-        assert_eq!(
-            t("http://h:99999").unwrap_err(),
-            "target \"http://h:99999\": port 99999 is out of range (1-65535)"
-        );
-        assert_eq!(t("http://").unwrap_err(), "target \"http://\" has no host");
-        let parts = TargetSpec::Parts {
-            protocol: Some("https:".into()),
-            host: Some("example.test".into()),
-            hostname: None,
-            port: Some("8443".into()),
-            path: None,
-        };
-        assert_eq!(
-            parse_target(&parts).unwrap().display(),
-            "https://example.test:8443"
         );
     }
 

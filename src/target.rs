@@ -1,0 +1,270 @@
+//! Backend targets: `http(s)://` and `ws(s)://` URLs or Node's `{ protocol, host, port }`
+//! objects, parsed with advice for the mistakes real files contain.
+
+use crate::config::TargetSpec;
+
+/// The backend a rule forwards to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// `true` for https:// and wss://.
+    pub tls: bool,
+    /// The target was written as ws:// or wss://.
+    pub ws_scheme: bool,
+    /// Host as written (IPv6 in brackets), lower-cased.
+    pub host: String,
+    pub port: u16,
+    /// Path prefix from the target URL, as written ("" for none).
+    pub base_path: String,
+}
+
+impl Target {
+    pub fn scheme(&self) -> &'static str {
+        if self.tls {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// `host` or `host:port` when the port is not the scheme's default: the Host header value.
+    pub fn authority(&self) -> String {
+        let default = if self.tls { 443 } else { 80 };
+        if self.port == default {
+            self.host.clone()
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// The target as written back, for logs (`ws://` kept for WebSocket targets).
+    pub fn display(&self) -> String {
+        let scheme = match (self.ws_scheme, self.tls) {
+            (true, true) => "wss",
+            (true, false) => "ws",
+            (false, true) => "https",
+            (false, false) => "http",
+        };
+        format!("{scheme}://{}{}", self.authority(), self.base_path)
+    }
+}
+
+/// Parses a target into scheme, host, port and base path, with advice for common mistakes.
+pub fn parse_target(spec: &TargetSpec) -> Result<Target, String> {
+    let url = match spec {
+        TargetSpec::Url(u) => u.trim().to_string(),
+        TargetSpec::Parts {
+            protocol,
+            host,
+            hostname,
+            port,
+            path,
+        } => {
+            let scheme = protocol
+                .as_deref()
+                .unwrap_or("http:")
+                .trim_end_matches(':')
+                .trim_end_matches("//")
+                .trim_end_matches(':');
+            let Some(h) = hostname.as_deref().or(host.as_deref()) else {
+                return Err("target object needs \"host\" or \"hostname\"".into());
+            };
+            let mut u = format!("{scheme}://{h}");
+            // Node's `host` may already carry the port; `hostname` never does.
+            if let Some(p) = port {
+                if hostname.is_some() || !h.contains(':') || h.ends_with(']') {
+                    u.push(':');
+                    u.push_str(p);
+                }
+            }
+            if let Some(p) = path {
+                if !p.starts_with('/') {
+                    u.push('/');
+                }
+                u.push_str(p);
+            }
+            u
+        }
+    };
+    let shown = &url;
+    let Some((scheme, rest)) = url.split_once("://") else {
+        if let Some((s, rest)) = url.split_once(':').filter(|(s, _)| {
+            ["http", "https", "ws", "wss"].contains(&s.to_ascii_lowercase().as_str())
+        }) {
+            return Err(format!(
+                "target \"{shown}\" is missing \"//\" after \"{s}:\"; did you mean \"{s}://{}\"?",
+                rest.trim_start_matches('/')
+            ));
+        }
+        if let Some((s, rest)) = url.split_once(':') {
+            let looks_like_scheme = !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+                && !rest.starts_with(|c: char| c.is_ascii_digit());
+            if looks_like_scheme {
+                return Err(format!(
+                    "target \"{shown}\": scheme \"{s}:\" is not supported; use http://, https://, ws:// or wss://"
+                ));
+            }
+        }
+        let suggestion = if url.ends_with(":443") {
+            format!("https://{url}")
+        } else {
+            format!("http://{url}")
+        };
+        return Err(format!(
+            "target \"{shown}\" has no scheme; did you mean \"{suggestion}\"?"
+        ));
+    };
+    let (tls, ws_scheme) = match scheme.to_ascii_lowercase().as_str() {
+        "http" => (false, false),
+        "https" => (true, false),
+        "ws" => (false, true),
+        "wss" => (true, true),
+        other => {
+            return Err(format!(
+                "target \"{shown}\": scheme \"{other}:\" is not supported; use http://, https://, ws:// or wss://"
+            ))
+        }
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    if authority.contains('@') {
+        return Err(format!(
+            "target \"{shown}\": credentials in the URL are not supported"
+        ));
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let Some(close) = v6.find(']') else {
+            return Err(format!("target \"{shown}\": unclosed '[' in the host"));
+        };
+        let host = &authority[..close + 2];
+        let after = &v6[close + 1..];
+        let port = match after.strip_prefix(':') {
+            Some(p) => Some(p),
+            None if after.is_empty() => None,
+            None => {
+                return Err(format!(
+                    "target \"{shown}\": unexpected \"{after}\" after the host"
+                ))
+            }
+        };
+        if host[1..host.len() - 1]
+            .parse::<std::net::Ipv6Addr>()
+            .is_err()
+        {
+            return Err(format!(
+                "target \"{shown}\": \"{host}\" is not an IPv6 address"
+            ));
+        }
+        (host.to_string(), port)
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p)),
+            None => (authority.to_string(), None),
+        }
+    };
+    if host.is_empty() {
+        return Err(format!("target \"{shown}\" has no host"));
+    }
+    if !host.starts_with('[')
+        && !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    {
+        return Err(format!(
+            "target \"{shown}\": \"{host}\" is not a valid host name"
+        ));
+    }
+    let port = match port {
+        None | Some("") => {
+            if tls {
+                443
+            } else {
+                80
+            }
+        }
+        Some(p) => match p.parse::<u32>() {
+            Ok(n) if (1..=65535).contains(&n) => n as u16,
+            Ok(n) => {
+                return Err(format!(
+                    "target \"{shown}\": port {n} is out of range (1-65535)"
+                ))
+            }
+            Err(_) => return Err(format!("target \"{shown}\": port \"{p}\" is not a number")),
+        },
+    };
+    let path = tail.split(['?', '#']).next().unwrap_or("");
+    Ok(Target {
+        tls,
+        ws_scheme,
+        host: host.to_ascii_lowercase(),
+        port,
+        base_path: path.to_string(),
+    })
+}
+
+/// Standard base64 with padding, for Basic credentials.
+pub(crate) fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> shift) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets() {
+        let t = |s: &str| parse_target(&TargetSpec::Url(s.into()));
+        let ok = t("http://LocalHost:8080/base/").unwrap();
+        assert_eq!(
+            (ok.host.as_str(), ok.port, ok.base_path.as_str()),
+            ("localhost", 8080, "/base/")
+        );
+        assert_eq!(t("https://h").unwrap().port, 443);
+        assert!(t("ws://h:1").unwrap().ws_scheme);
+        assert_eq!(t("http://[::1]:9").unwrap().authority(), "[::1]:9");
+        assert_eq!(
+            t("localhost").unwrap_err(),
+            "target \"localhost\" has no scheme; did you mean \"http://localhost\"?"
+        );
+        assert_eq!(t("13.107.246.10:443").unwrap_err(), "target \"13.107.246.10:443\" has no scheme; did you mean \"https://13.107.246.10:443\"?");
+        assert_eq!(
+            t("http:localhost:8100").unwrap_err(),
+            "target \"http:localhost:8100\" is missing \"//\" after \"http:\"; did you mean \"http://localhost:8100\"?"
+        );
+        assert_eq!(t("ftp://h").unwrap_err(), "target \"ftp://h\": scheme \"ftp:\" is not supported; use http://, https://, ws:// or wss://");
+        assert_eq!(
+            t("http://h:99999").unwrap_err(),
+            "target \"http://h:99999\": port 99999 is out of range (1-65535)"
+        );
+        assert_eq!(t("http://").unwrap_err(), "target \"http://\" has no host");
+        let parts = TargetSpec::Parts {
+            protocol: Some("https:".into()),
+            host: Some("example.test".into()),
+            hostname: None,
+            port: Some("8443".into()),
+            path: None,
+        };
+        assert_eq!(
+            parse_target(&parts).unwrap().display(),
+            "https://example.test:8443"
+        );
+    }
+}
