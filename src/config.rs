@@ -389,7 +389,7 @@ impl Reader {
                 name: m.key.clone(),
                 pos: m.key_pos,
                 patterns: vec![At {
-                    value: m.key.clone(),
+                    value: webpack_key(&m.key),
                     pos: m.key_pos,
                 }],
                 ..RuleSpec::default()
@@ -938,6 +938,20 @@ fn string_map(
         ));
     }
     Ok(out)
+}
+
+/// webpack-dev-server (and so Angular CLI) rewrites object-form keys before matching, "for
+/// backwards compatibility": a lone `*` means every path and a trailing `/*` is dropped, so
+/// `"/api/*"` takes `/api/users/1` like the prefix `/api`. Array-form contexts are kept as they
+/// are, as there.
+fn webpack_key(key: &str) -> String {
+    if key == "*" {
+        return "**".to_string();
+    }
+    match key.strip_suffix("/*") {
+        Some(prefix) if !prefix.is_empty() => prefix.to_string(),
+        _ => key.to_string(),
+    }
 }
 
 /// A value as written, for messages: strings quoted, others by type and value.

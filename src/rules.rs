@@ -679,16 +679,20 @@ mod tests {
     fn prefix_regex_and_glob_patterns() {
         let s = set(r#"{
             "^/v[0-9]+/": "http://localhost:1",
-            "/api/*": "http://localhost:2",
+            "/api/*.json": "http://localhost:2",
             "/deep/**": "http://localhost:3",
             "/plain": "http://localhost:4"
         }"#);
         assert_eq!(url(&s, "/v2/x").as_deref(), Some("http://localhost:1/v2/x"));
         assert_eq!(
-            url(&s, "/api/users?q=1").as_deref(),
-            Some("http://localhost:2/api/users?q=1")
+            url(&s, "/api/users.json?q=1").as_deref(),
+            Some("http://localhost:2/api/users.json?q=1")
         );
-        assert_eq!(url(&s, "/api/users/1"), None, "* stays within one segment");
+        assert_eq!(
+            url(&s, "/api/v1/users.json"),
+            None,
+            "* stays within one segment"
+        );
         assert_eq!(
             url(&s, "/deep/a/b").as_deref(),
             Some("http://localhost:3/deep/a/b")
@@ -700,6 +704,25 @@ mod tests {
             "prefix like Vite"
         );
         assert_eq!(url(&s, "/other"), None);
+    }
+
+    #[test]
+    fn webpack_object_keys_drop_a_trailing_star() {
+        let s = set(r#"{ "/api/*": "http://localhost:1", "*": "http://localhost:2" }"#);
+        assert_eq!(s.rules[0].name, "/api/*");
+        assert_eq!(
+            url(&s, "/api/users/1").as_deref(),
+            Some("http://localhost:1/api/users/1")
+        );
+        assert_eq!(url(&s, "/api").as_deref(), Some("http://localhost:1/api"));
+        assert_eq!(
+            url(&s, "/other/x").as_deref(),
+            Some("http://localhost:2/other/x")
+        );
+        // In a context array the glob is a glob.
+        let s = set(r#"[{ "context": ["/api/*"], "target": "http://localhost:1" }]"#);
+        assert!(s.find("/api/users").is_some());
+        assert!(s.find("/api/users/1").is_none());
     }
 
     #[test]
