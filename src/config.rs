@@ -323,9 +323,10 @@ pub fn parse_with(file: &Path, text: &str, vars: &Vars) -> Result<ConfigSpec, Lo
     Ok(r.out)
 }
 
+/// webpack-dev-server reads a top-level object with `target` as one rule (no key of the object
+/// form can be "target": patterns start with `/`, `^` or `*`).
 fn is_single_rule(members: &[Member]) -> bool {
-    let has = |k: &str| members.iter().any(|m| m.key == k);
-    (has("context") || has("pathFilter")) && has("target")
+    members.iter().any(|m| m.key == "target")
 }
 
 /// Keeps the last of each duplicated key (as JSON.parse does) and warns about the others.
@@ -1074,6 +1075,11 @@ mod tests {
         let c = read(r#"{ "context": ["/a"], "target": "http://localhost:1" }"#);
         assert_eq!(c.rules.len(), 1);
         assert_eq!(c.rules[0].name, "/a");
+        // Without a context it takes every request, with a warning saying so.
+        let c = read(r#"{ "target": "http://localhost:1", "changeOrigin": true }"#);
+        assert_eq!(c.rules.len(), 1);
+        assert_eq!(c.rules[0].name, "/");
+        assert!(messages(&c)[0].contains("takes every request"));
     }
 
     #[test]
