@@ -54,6 +54,8 @@ pub struct Options {
     pub watch: bool,
     /// `--proxy PATTERN=TARGET` rules, after the file's.
     pub cli_rules: Vec<String>,
+    /// With no config file: a file to watch for, loaded as soon as it is created.
+    pub await_config: Option<PathBuf>,
     /// `--proxy-fallback`: a URL, or a package.json whose "proxy" field names one.
     pub fallback: Option<String>,
     /// Corporate proxies for upstream connections (the binary reads HTTP(S)_PROXY).
@@ -74,6 +76,7 @@ impl Default for Options {
             spa: true,
             watch: true,
             cli_rules: Vec::new(),
+            await_config: None,
             fallback: None,
             proxies: connect::ProxySettings::default(),
             limits: server::Limits::default(),
@@ -148,8 +151,10 @@ pub async fn start(options: Options) -> anyhow::Result<Server> {
             ))
         })
         .collect();
-    let watcher = match (&options.config, options.watch) {
-        (Some(file), true) => Some(reload::spawn(file.clone(), app.clone())?),
+    let watcher = match (&options.config, &options.await_config, options.watch) {
+        (Some(file), _, true) | (None, Some(file), true) => {
+            Some(reload::spawn(file.clone(), app.clone())?)
+        }
         _ => None,
     };
     Ok(Server {
@@ -202,6 +207,13 @@ impl Server {
                     s,
                     "  No proxy.conf.json found: serving files only (name one with --config)."
                 );
+                if let (Some(file), true) = (&self.options.await_config, self.options.watch) {
+                    let _ = writeln!(
+                        s,
+                        "  Create {} and its rules apply at once.",
+                        file.display()
+                    );
+                }
             }
             Some(file) => {
                 let watching = if self.options.watch {

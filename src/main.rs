@@ -43,8 +43,13 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let config = devproxy::resolve_config(args.config.as_deref());
     let options = devproxy::Options {
-        config: devproxy::resolve_config(args.config.as_deref()),
+        // Without a file, watch for one: rules written mid-session apply at once.
+        await_config: config
+            .is_none()
+            .then(|| std::path::PathBuf::from("proxy.conf.json")),
+        config,
         dir: args.dir,
         host: args.host,
         port: args.port,

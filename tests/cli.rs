@@ -429,3 +429,31 @@ fn serve_rejects_a_malformed_proxy_flag() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn a_config_file_created_later_is_picked_up() {
+    let d = tempfile::tempdir().unwrap();
+    let mut s = serve(d.path(), &[".", "--port", "0"]);
+    let banner = s.banner.join("\n");
+    assert!(banner.contains("No proxy.conf.json found"), "{banner}");
+    let more = read_until(&mut s, "Create proxy.conf.json").join("\n");
+    assert!(
+        more.contains("Create proxy.conf.json and its rules apply at once."),
+        "{more}"
+    );
+    let port = s.port();
+    assert!(http_get(port, "/api/x").starts_with("HTTP/1.1 404"));
+    save(
+        &d.path().join("proxy.conf.json"),
+        r#"{ "/api": "http://127.0.0.1:9" }"#,
+    );
+    let lines = read_until(&mut s, "+ /api").join("\n");
+    assert!(
+        lines.contains("proxy.conf.json reloaded: 1 rule"),
+        "{lines}"
+    );
+    assert!(
+        http_get(port, "/api/x").starts_with("HTTP/1.1 502"),
+        "the new rule is in force"
+    );
+}
