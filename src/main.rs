@@ -75,8 +75,11 @@ fn serve(args: ServeArgs) -> ExitCode {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-        tracing::info!("shutting down; waiting for requests in flight");
-        server.shutdown().await;
+        tracing::info!("shutting down; waiting for requests in flight (Ctrl-C again to stop now)");
+        tokio::select! {
+            _ = server.shutdown() => {}
+            _ = tokio::signal::ctrl_c() => tracing::info!("stopped without waiting"),
+        }
         ExitCode::SUCCESS
     })
 }
