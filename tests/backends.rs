@@ -13,27 +13,9 @@ use common::*;
 use http::{Request, Response};
 use http_body_util::BodyExt;
 use hyper::body::{Frame, Incoming};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
-/// A raw backend: reads a request head, writes `reply`, then closes (or holds the socket).
-async fn raw_backend(reply: Vec<u8>, hold: bool) -> std::net::SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            let reply = reply.clone();
-            tokio::spawn(async move {
-                let mut buf = [0u8; 8192];
-                let _ = s.read(&mut buf).await;
-                let _ = s.write_all(&reply).await;
-                if hold {
-                    tokio::time::sleep(Duration::from_secs(3600)).await;
-                }
-            });
-        }
-    });
-    addr
+async fn raw_backend_addr(reply: impl AsRef<[u8]>, hold: bool) -> std::net::SocketAddr {
+    raw_backend(reply.as_ref(), hold).await.0
 }
 
 fn open_fds() -> usize {
@@ -48,9 +30,9 @@ async fn misbehaving_backends_never_hurt_devproxy() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap()
     };
-    let closes = raw_backend(Vec::new(), false).await;
-    let silent = raw_backend(Vec::new(), true).await;
-    let garbage = raw_backend(
+    let closes = raw_backend_addr(Vec::new(), false).await;
+    let silent = raw_backend_addr(Vec::new(), true).await;
+    let garbage = raw_backend_addr(
         b"HTTP/1.1 2OO OK\r\nContent-Length: 0\r\n\r\n".to_vec(),
         false,
     )
@@ -58,13 +40,13 @@ async fn misbehaving_backends_never_hurt_devproxy() {
     let mut huge = b"HTTP/1.1 200 OK\r\nX-Huge: ".to_vec();
     huge.extend(std::iter::repeat_n(b'a', 600_000));
     huge.extend_from_slice(b"\r\nContent-Length: 0\r\n\r\n");
-    let huge = raw_backend(huge, false).await;
-    let resets = raw_backend(
+    let huge = raw_backend_addr(huge, false).await;
+    let resets = raw_backend_addr(
         b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nonly ten b".to_vec(),
         false,
     )
     .await;
-    let sse_closes = raw_backend(
+    let sse_closes = raw_backend_addr(
         b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\nb\r\ndata: one\n\n\r\n".to_vec(),
         false,
     )

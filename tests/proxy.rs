@@ -242,38 +242,11 @@ async fn rule_headers_and_xfwd() {
     );
 }
 
-/// A backend on raw TCP: reads the request head, records it, then writes `response` and closes.
-async fn raw_backend(
-    response: &'static [u8],
-) -> (
-    std::net::SocketAddr,
-    tokio::sync::mpsc::UnboundedReceiver<String>,
-) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            let mut head = Vec::new();
-            let mut buf = [0u8; 4096];
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                match s.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => head.extend_from_slice(&buf[..n]),
-                }
-            }
-            let _ = tx.send(String::from_utf8_lossy(&head).to_lowercase());
-            let _ = s.write_all(response).await;
-            let _ = s.shutdown().await;
-        }
-    });
-    (addr, rx)
-}
-
 #[tokio::test]
 async fn hop_by_hop_headers_are_stripped_both_ways() {
     let (addr, mut heads) = raw_backend(
         b"HTTP/1.1 200 OK\r\nConnection: close, X-Backend-Hop\r\nX-Backend-Hop: 1\r\nKeep-Alive: timeout=5\r\nProxy-Authenticate: Basic\r\nX-End: ok\r\nContent-Length: 2\r\n\r\nok",
+        false,
     )
     .await;
     let p = proxy(&format!(r#"{{ "/api": "http://{addr}" }}"#)).await;
@@ -473,7 +446,7 @@ async fn silent_backend_gets_a_504_after_proxy_timeout() {
 
 #[tokio::test]
 async fn backend_that_closes_early_gets_a_502() {
-    let (addr, _heads) = raw_backend(b"").await;
+    let (addr, _heads) = raw_backend(b"", false).await;
     let p = proxy(&format!(r#"{{ "/api": "http://{addr}" }}"#)).await;
     let r = get(&p.url("/api")).await;
     assert_eq!(r.status, 502);

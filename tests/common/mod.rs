@@ -228,6 +228,43 @@ pub async fn raw(addr: SocketAddr, bytes: &[u8]) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A backend on raw TCP for replies no HTTP library would write: reads the request head,
+/// records it (lower-cased), writes `reply`, then closes the connection, or holds it open
+/// without a word when `hold` is set.
+pub async fn raw_backend(
+    reply: &[u8],
+    hold: bool,
+) -> (SocketAddr, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind backend");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let reply = reply.to_vec();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let (reply, tx) = (reply.clone(), tx.clone());
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 8192];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = tx.send(String::from_utf8_lossy(&head).to_lowercase());
+                let _ = s.write_all(&reply).await;
+                if hold {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                }
+                let _ = s.shutdown().await;
+            });
+        }
+    });
+    (addr, rx)
+}
+
 /// Polls `cond` every 10 ms for up to 10 s; returns whether it became true.
 pub async fn eventually<F, Fut>(mut cond: F) -> bool
 where
