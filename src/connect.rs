@@ -13,7 +13,7 @@ use http::{HeaderValue, Uri};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
-use hyper_util::client::proxy::matcher::Matcher;
+use hyper_util::client::proxy::matcher::{Intercept, Matcher};
 use tower::Service;
 
 use crate::body::BoxError;
@@ -67,13 +67,6 @@ impl Connection for BoxIo {
 type Direct = HttpsConnector<HttpConnector<Resolver>>;
 type Tunneled = HttpsConnector<Tunnel<HttpConnector<Resolver>>>;
 
-/// One proxy: where it is and its credentials.
-#[derive(Clone)]
-struct Via {
-    uri: Uri,
-    auth: Option<HeaderValue>,
-}
-
 /// The upstream connector: picks direct, tunnel or forward per destination.
 #[derive(Clone)]
 pub struct Connector {
@@ -86,16 +79,16 @@ pub struct Connector {
     tunnel_http: bool,
 }
 
+/// hyper-util's matcher: which destinations go through which proxy (NO_PROXY included), and
+/// the proxy's address and Basic credentials for those that do.
 struct Proxies {
     matcher: Matcher,
-    http: Option<Via>,
-    https: Option<Via>,
 }
 
-enum Route<'a> {
+enum Route {
     Direct,
-    Tunnel(&'a Via),
-    Forward(&'a Via),
+    Tunnel(Intercept),
+    Forward(Intercept),
 }
 
 impl Connector {
@@ -114,9 +107,15 @@ impl Connector {
         let proxies = if proxies.is_empty() {
             None
         } else {
-            let via = |name: &str, value: &Option<String>| -> Result<Option<Via>, String> {
-                value.as_deref().map(|v| parse_via(name, v)).transpose()
-            };
+            // The matcher quietly skips a URL it cannot use; say so instead.
+            for (name, value) in [
+                ("HTTP_PROXY", &proxies.http),
+                ("HTTPS_PROXY", &proxies.https),
+            ] {
+                if let Some(v) = value {
+                    check_proxy_url(name, v)?;
+                }
+            }
             let mut builder = Matcher::builder().no(proxies.no_proxy.clone());
             if let Some(h) = &proxies.http {
                 builder = builder.http(h.clone());
@@ -126,8 +125,6 @@ impl Connector {
             }
             Some(Arc::new(Proxies {
                 matcher: builder.build(),
-                http: via("HTTP_PROXY", &proxies.http)?,
-                https: via("HTTPS_PROXY", &proxies.https)?,
             }))
         };
         Ok(Connector {
@@ -155,7 +152,7 @@ impl Connector {
         }
     }
 
-    fn route(&self, dst: &Uri) -> Route<'_> {
+    fn route(&self, dst: &Uri) -> Route {
         let Some(p) = &self.proxies else {
             return Route::Direct;
         };
@@ -163,21 +160,22 @@ impl Connector {
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         let loopback =
             resolve::is_localhost(bare) || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
-        if loopback || p.matcher.intercept(dst).is_none() {
-            return Route::Direct;
-        }
-        match (dst.scheme_str(), &p.http, &p.https) {
-            (Some("https"), _, Some(via)) => Route::Tunnel(via),
-            (Some("http"), Some(via), _) if self.tunnel_http => Route::Tunnel(via),
-            (Some("http"), Some(via), _) => Route::Forward(via),
-            _ => Route::Direct,
+        match p.matcher.intercept(dst) {
+            Some(_) if loopback => Route::Direct,
+            // Plain http requests go to the proxy in absolute form; anything else (https, and
+            // upgrades, which stop being HTTP) through a CONNECT tunnel.
+            Some(via) if dst.scheme_str() == Some("http") && !self.tunnel_http => {
+                Route::Forward(via)
+            }
+            Some(via) => Route::Tunnel(via),
+            None => Route::Direct,
         }
     }
 
     /// The `Proxy-Authorization` a plain http request needs when it goes to a proxy.
     pub fn forward_auth(&self, dst: &Uri) -> Option<HeaderValue> {
         match self.route(dst) {
-            Route::Forward(via) => via.auth.clone(),
+            Route::Forward(via) => via.basic_auth().cloned(),
             _ => None,
         }
     }
@@ -187,13 +185,14 @@ impl Connector {
         match self.route(dst) {
             Route::Direct => None,
             Route::Tunnel(via) | Route::Forward(via) => {
-                Some(format!("through the proxy {}", via.uri))
+                Some(format!("through the proxy {}", via.uri()))
             }
         }
     }
 }
 
-fn parse_via(name: &str, value: &str) -> Result<Via, String> {
+/// A proxy URL devproxy can use: http://, with a host (credentials allowed).
+fn check_proxy_url(name: &str, value: &str) -> Result<(), String> {
     let with_scheme = if value.contains("://") {
         value.to_string()
     } else {
@@ -207,20 +206,10 @@ fn parse_via(name: &str, value: &str) -> Result<Via, String> {
             "{name}={value}: only http:// proxies are supported"
         ));
     }
-    let auth = uri
-        .authority()
-        .and_then(|a| a.as_str().rsplit_once('@'))
-        .map(|(userinfo, _)| {
-            let decoded = percent_encoding::percent_decode_str(userinfo).decode_utf8_lossy();
-            format!("Basic {}", crate::target::base64(decoded.as_bytes()))
-        })
-        .and_then(|v| HeaderValue::from_str(&v).ok());
-    let host = uri.host().unwrap_or("");
-    let port = uri.port_u16().unwrap_or(80);
-    let bare: Uri = format!("http://{host}:{port}")
-        .parse()
-        .map_err(|_| format!("{name}={value} is not a proxy URL"))?;
-    Ok(Via { uri: bare, auth })
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(format!("{name}={value} names no host"));
+    }
+    Ok(())
 }
 
 impl Service<Uri> for Connector {
@@ -239,8 +228,8 @@ impl Service<Uri> for Connector {
                 Box::pin(async move { Ok(Box::new(direct.call(dst).await?) as BoxIo) })
             }
             Route::Tunnel(via) => {
-                let mut tunnel = Tunnel::new(via.uri.clone(), self.http.clone());
-                if let Some(auth) = &via.auth {
+                let mut tunnel = Tunnel::new(via.uri().clone(), self.http.clone());
+                if let Some(auth) = via.basic_auth() {
                     tunnel = tunnel.with_auth(auth.clone());
                 }
                 let mut tls: Tunneled = HttpsConnectorBuilder::new()
@@ -252,7 +241,7 @@ impl Service<Uri> for Connector {
             }
             Route::Forward(via) => {
                 let mut http = self.http.clone();
-                let proxy = via.uri.clone();
+                let proxy = via.uri().clone();
                 Box::pin(async move {
                     let io = http.call(proxy).await?;
                     Ok(Box::new(Forwarded(io)) as BoxIo)
@@ -308,5 +297,41 @@ impl<T: hyper::rt::Write + Unpin> hyper::rt::Write for Forwarded<T> {
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unusable_proxy_urls_are_named() {
+        let settings = |https: &str| ProxySettings {
+            http: None,
+            https: Some(https.to_string()),
+            no_proxy: String::new(),
+        };
+        let tls = || {
+            rustls::ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .map(|b| {
+                b.with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth()
+            })
+            .unwrap()
+        };
+        let err = |v: &str| Connector::new(tls(), &settings(v)).err();
+        assert_eq!(
+            err("socks5://127.0.0.1:1080").as_deref(),
+            Some("HTTPS_PROXY=socks5://127.0.0.1:1080: only http:// proxies are supported")
+        );
+        assert_eq!(
+            err("http://").as_deref(),
+            Some("HTTPS_PROXY=http:// is not a proxy URL")
+        );
+        assert_eq!(err("127.0.0.1:3128"), None);
+        assert_eq!(err("http://user:pw@127.0.0.1:3128"), None);
     }
 }

@@ -141,7 +141,7 @@ async fn https_targets_and_websockets_go_through_connect_tunnels() {
         |o| {
             o.proxies = ProxySettings {
                 http: Some(proxy_url.clone()),
-                https: Some(proxy_url.clone()),
+                https: Some(proxy_url.replace("http://", "http://user:pw@")),
                 no_proxy: String::new(),
             };
         },
@@ -164,6 +164,12 @@ async fn https_targets_and_websockets_go_through_connect_tunnels() {
         heads[1].starts_with(&format!("connect backend.test:{tls_port} http/1.1")),
         "{heads:?}"
     );
+    // The tunnel through HTTPS_PROXY carries its credentials; HTTP_PROXY has none.
+    assert!(
+        heads[1].contains("proxy-authorization: basic dxnlcjpwdw=="),
+        "{heads:?}"
+    );
+    assert!(!heads[0].contains("proxy-authorization"), "{heads:?}");
 }
 
 #[tokio::test]
