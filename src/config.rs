@@ -1017,27 +1017,13 @@ fn did_you_mean(key: &str) -> Option<&'static str> {
         let d = if cand.to_ascii_lowercase() == lower {
             0
         } else {
-            edit_distance(&lower, &cand.to_ascii_lowercase())
+            strsim::levenshtein(&lower, &cand.to_ascii_lowercase())
         };
         if d <= 2.max(cand.len() / 5) && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, cand));
         }
     }
     best.map(|(_, c)| c)
-}
-
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use base64::Engine as _;
 use globset::{GlobBuilder, GlobMatcher};
 use http::{HeaderName, HeaderValue};
 use regex::Regex;
@@ -15,7 +16,6 @@ pub use crate::target::{parse_target, Target};
 use crate::config::{self, At, ConfigSpec, CookieSpec, Diagnostic, LoadError, RuleSpec, Severity};
 use crate::jsonc::Pos;
 use crate::rewrite::apply_path_rewrite;
-use crate::target::base64;
 
 /// Regexes from the file are bounded so a pathological pattern cannot eat the machine.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
@@ -470,8 +470,10 @@ fn compile(file: &Path, spec: RuleSpec, diagnostics: &mut Vec<Diagnostic>) -> Ru
                 format!("auth \"{value}\" must be \"user:password\""),
                 &mut problems,
             );
-        } else if let Ok(v) = HeaderValue::from_str(&format!("Basic {}", base64(value.as_bytes())))
-        {
+        } else if let Ok(v) = HeaderValue::from_str(&format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(value)
+        )) {
             if !headers
                 .iter()
                 .any(|(n, _)| n == http::header::AUTHORIZATION)

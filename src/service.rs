@@ -272,7 +272,7 @@ fn closest_pattern(rules: &RuleSet, path: &str) -> Option<(usize, String)> {
                 .collect::<String>()
                 .trim_end_matches('/')
                 .to_string();
-            let d = crate::config::edit_distance(&head, &plain);
+            let d = strsim::levenshtein(&head, &plain);
             (d <= 2.max(plain.len() / 4)).then_some((d, pattern))
         })
         .min_by_key(|(d, _)| *d)
