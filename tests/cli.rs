@@ -457,3 +457,76 @@ fn a_config_file_created_later_is_picked_up() {
         "the new rule is in force"
     );
 }
+
+/// A backend on a thread that answers every request with 200 "ok".
+fn ok_backend() -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = s.read(&mut buf) {
+                    if n == 0
+                        || s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                            .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn log_levels_per_rule_and_on_the_command_line() {
+    let ok = ok_backend();
+    let d = dir_with(&format!(
+        r#"{{
+            "/silent": {{ "target": "http://127.0.0.1:9", "logLevel": "silent" }},
+            "/errors": {{ "target": "http://127.0.0.1:{ok}", "logLevel": "error" }},
+            "/broken": {{ "target": "http://127.0.0.1:9", "logLevel": "error" }},
+            "/info": "http://127.0.0.1:{ok}"
+        }}"#
+    ));
+    std::fs::write(d.path().join("page.html"), "hi").unwrap();
+    let mut s = serve(d.path(), &[".", "--port", "0"]);
+    let port = s.port();
+    for path in [
+        "/silent/x",
+        "/errors/ok",
+        "/broken/x",
+        "/page.html",
+        "/info/end",
+    ] {
+        http_get(port, path);
+    }
+    let lines = read_until(&mut s, "/info/end").join("\n");
+    assert!(
+        lines.contains("GET /broken/x → http://127.0.0.1:9/broken/x 502"),
+        "{lines}"
+    );
+    for hidden in ["/silent/x", "/errors/ok", "/page.html"] {
+        assert!(!lines.contains(hidden), "{hidden} was logged:\n{lines}");
+    }
+    drop(s);
+
+    // -q: only failures; -v: static files too.
+    let mut s = serve(d.path(), &[".", "--port", "0", "-q"]);
+    let port = s.port();
+    for path in ["/info/quiet", "/broken/end"] {
+        http_get(port, path);
+    }
+    let lines = read_until(&mut s, "/broken/end").join("\n");
+    assert!(!lines.contains("/info/quiet"), "{lines}");
+    drop(s);
+    let mut s = serve(d.path(), &[".", "--port", "0", "-v"]);
+    let port = s.port();
+    http_get(port, "/page.html");
+    let lines = read_until(&mut s, "/page.html").join("\n");
+    assert!(lines.contains("GET /page.html 200"), "{lines}");
+    assert!(lines.contains("[static]"), "{lines}");
+}

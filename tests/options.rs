@@ -518,6 +518,19 @@ async fn timeout_cuts_a_stalled_response_and_nothing_cuts_a_slow_one_by_default(
         matches!(read, Ok(Err(_))),
         "the stalled body is cut, not left hanging"
     );
+    // Without proxyTimeout, `timeout` also bounds the wait for the response headers.
+    let (silent, _heads) = raw_backend(b"", true).await;
+    let q = proxy(&format!(
+        r#"{{ "/silent": {{ "target": "http://{silent}", "timeout": 300 }} }}"#
+    ))
+    .await;
+    let r = get(&q.url("/silent")).await;
+    assert_eq!(r.status, 504);
+    assert!(
+        r.text().contains("no response within timeout (300 ms)"),
+        "{}",
+        r.text()
+    );
     // No default timeout: a response that pauses for seconds arrives whole.
     let r = get(&p.url("/slow")).await;
     assert_eq!((r.status, r.text().as_str()), (200, "first second"));
