@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use anyhow::Context as _;
+
 use crate::env::{self, Vars};
 use crate::jsonc::{self, Kind, Member, Pos, Value};
 
@@ -321,6 +323,41 @@ pub fn parse_with(file: &Path, text: &str, vars: &Vars) -> Result<ConfigSpec, Lo
         }
     }
     Ok(r.out)
+}
+
+/// The URL behind `--proxy-fallback`: the value itself, or the `"proxy"` field of the
+/// package.json it names (Create React App's setting).
+pub fn fallback_url(value: &str) -> anyhow::Result<String> {
+    if value.contains("://") {
+        return Ok(value.to_string());
+    }
+    let mut path = PathBuf::from(value);
+    if path.is_dir() {
+        path.push("package.json");
+    }
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "--proxy-fallback {value}: not a URL, and {} cannot be read",
+            path.display()
+        )
+    })?;
+    let root = jsonc::parse(&text).map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?;
+    let proxy = match &root.kind {
+        jsonc::Kind::Object(members) => members.iter().rev().find(|m| m.key == "proxy"),
+        _ => None,
+    };
+    match proxy.map(|m| &m.value) {
+        Some(v) => match v.as_str() {
+            Some(url) => Ok(url.to_string()),
+            None => anyhow::bail!(
+                "{}:{}: \"proxy\" must be a URL string, found {}",
+                path.display(),
+                v.pos,
+                v.type_name()
+            ),
+        },
+        None => anyhow::bail!("{}: has no \"proxy\" field", path.display()),
+    }
 }
 
 /// webpack-dev-server reads a top-level object with `target` as one rule (no key of the object

@@ -13,6 +13,7 @@ pub mod config;
 pub mod connect;
 pub mod env;
 pub mod headers;
+pub mod host;
 pub mod jsonc;
 pub mod log;
 pub mod proxy;
@@ -36,8 +37,9 @@ use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
 use crate::config::Severity;
+use crate::host::HostCheck;
 use crate::rules::RuleSet;
-use crate::service::{App, HostCheck};
+use crate::service::App;
 
 /// What `devproxy serve` needs to start.
 #[derive(Debug, Clone)]
@@ -116,7 +118,7 @@ pub async fn start(options: Options) -> anyhow::Result<Server> {
     .with_cli_rules(&options.cli_rules);
     let fallback = match &options.fallback {
         Some(value) => {
-            Some(rules::fallback_rule(&fallback_url(value)?).map_err(anyhow::Error::msg)?)
+            Some(rules::fallback_rule(&config::fallback_url(value)?).map_err(anyhow::Error::msg)?)
         }
         None => None,
     };
@@ -278,41 +280,6 @@ pub fn log_diagnostics(rules: &RuleSet) {
         .filter(|d| d.severity == Severity::Warning)
     {
         tracing::warn!("{d}");
-    }
-}
-
-/// The URL behind `--proxy-fallback`: the value itself, or the `"proxy"` field of the
-/// package.json it names (Create React App's setting).
-pub fn fallback_url(value: &str) -> anyhow::Result<String> {
-    if value.contains("://") {
-        return Ok(value.to_string());
-    }
-    let mut path = PathBuf::from(value);
-    if path.is_dir() {
-        path.push("package.json");
-    }
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "--proxy-fallback {value}: not a URL, and {} cannot be read",
-            path.display()
-        )
-    })?;
-    let root = jsonc::parse(&text).map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?;
-    let proxy = match &root.kind {
-        jsonc::Kind::Object(members) => members.iter().rev().find(|m| m.key == "proxy"),
-        _ => None,
-    };
-    match proxy.map(|m| &m.value) {
-        Some(v) => match v.as_str() {
-            Some(url) => Ok(url.to_string()),
-            None => anyhow::bail!(
-                "{}:{}: \"proxy\" must be a URL string, found {}",
-                path.display(),
-                v.pos,
-                v.type_name()
-            ),
-        },
-        None => anyhow::bail!("{}: has no \"proxy\" field", path.display()),
     }
 }
 

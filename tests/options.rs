@@ -416,11 +416,11 @@ async fn proxy_fallback_follows_create_react_apps_rules() {
         let r = send(with_accept("GET", "/assets/app.js", "*/*")).await;
         assert!(r.text().contains("console.log"), "files are served");
     }
-    let err =
-        devproxy::fallback_url(tmp.path().join("missing.json").to_str().unwrap()).unwrap_err();
+    let err = devproxy::config::fallback_url(tmp.path().join("missing.json").to_str().unwrap())
+        .unwrap_err();
     assert!(format!("{err:#}").contains("not a URL, and"), "{err:#}");
     std::fs::write(&pkg, r#"{ "name": "app" }"#).unwrap();
-    let err = devproxy::fallback_url(pkg.to_str().unwrap()).unwrap_err();
+    let err = devproxy::config::fallback_url(pkg.to_str().unwrap()).unwrap_err();
     assert_eq!(
         format!("{err:#}"),
         format!("{}: has no \"proxy\" field", pkg.display())
