@@ -139,12 +139,7 @@ async fn path_rewrite_base_path_and_query() {
 async fn methods_statuses_and_bodies_pass_unchanged() {
     let b = backend(|req: Request<Incoming>| async move {
         let method = req.method().clone();
-        let body = req
-            .into_body()
-            .collect()
-            .await
-            .map(|c| c.to_bytes())
-            .unwrap_or_default();
+        let body = read_body(req).await;
         let mut res = Response::new(body::full(format!(
             "{method} {}",
             String::from_utf8_lossy(&body)

@@ -147,17 +147,21 @@ pub async fn echo_backend() -> Backend {
             text.push_str(&format!("{k}: {}\n", v.to_str().unwrap_or("?")));
         }
         text.push('\n');
-        let body = req
-            .into_body()
-            .collect()
-            .await
-            .map(|c| c.to_bytes())
-            .unwrap_or_default();
+        let body = read_body(req).await;
         let mut out = text.into_bytes();
         out.extend_from_slice(&body);
         Response::new(body::full(out))
     })
     .await
+}
+
+/// A request's whole body, for backends that answer with what they got.
+pub async fn read_body(req: Request<Incoming>) -> Bytes {
+    req.into_body()
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default()
 }
 
 /// What came back.
