@@ -63,6 +63,15 @@ fn serve(args: ServeArgs) -> ExitCode {
         limits: devproxy::server::Limits::default(),
     };
     runtime.block_on(async move {
+        // Listen for Ctrl-C before binding: a signal that arrives once the port accepts must
+        // never be lost (a listener created later does not see it, and the process would hang).
+        let mut stop = match Interrupts::new() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: cannot listen for Ctrl-C: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
         let server = match devproxy::start(options).await {
             Ok(s) => s,
             Err(e) => {
@@ -72,14 +81,51 @@ fn serve(args: ServeArgs) -> ExitCode {
         };
         print!("{}", server.banner());
         devproxy::log_diagnostics(&server.app.rules.load());
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
+        stop.next().await;
         tracing::info!("shutting down; waiting for requests in flight (Ctrl-C again to stop now)");
         tokio::select! {
             _ = server.shutdown() => {}
-            _ = tokio::signal::ctrl_c() => tracing::info!("stopped without waiting"),
+            _ = stop.next() => tracing::info!("stopped without waiting"),
         }
         ExitCode::SUCCESS
     })
+}
+
+/// Ctrl-C (SIGINT) and, on Unix, SIGTERM: the ways a developer or a process manager asks
+/// devproxy to stop.
+struct Interrupts {
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(not(unix))]
+    ctrl_c: tokio::signal::windows::CtrlC,
+}
+
+impl Interrupts {
+    #[cfg(unix)]
+    fn new() -> std::io::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Interrupts {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn new() -> std::io::Result<Self> {
+        Ok(Interrupts {
+            ctrl_c: tokio::signal::windows::ctrl_c()?,
+        })
+    }
+
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+        }
+        #[cfg(not(unix))]
+        self.ctrl_c.recv().await;
+    }
 }

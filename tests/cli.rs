@@ -530,3 +530,48 @@ fn log_levels_per_rule_and_on_the_command_line() {
     assert!(lines.contains("GET /page.html 200"), "{lines}");
     assert!(lines.contains("[static]"), "{lines}");
 }
+
+/// A stop signal sent the moment the port accepts is never lost, and SIGTERM stops as
+/// gracefully as Ctrl-C (exit 0).
+#[test]
+fn serve_stops_on_a_signal_sent_as_soon_as_the_port_accepts() {
+    let d = dir_with(r#"{ "/api": "http://127.0.0.1:9" }"#);
+    for signal in ["-INT", "-TERM", "-INT", "-TERM", "-INT"] {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+            .to_string();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_devproxy"))
+            .args(["serve", ".", "--strict-port", "-q", "--port", &port])
+            .current_dir(d.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).is_err() {
+            assert!(Instant::now() < deadline, "devproxy never listened");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let pid = child.id().to_string();
+        assert!(Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap()
+            .success());
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("devproxy ignored kill {signal} sent as the port opened");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert!(status.success(), "{signal}: {status:?}");
+    }
+}
