@@ -14,7 +14,7 @@ use crate::host::HostCheck;
 use crate::log::ACCESS;
 use crate::proxy::{self, Attempt, Outcome, Upstream};
 use crate::rules::{LogLevel, Rule, RuleSet};
-use crate::static_files::{self, StaticFiles};
+use crate::static_files::{self, Served, StaticFiles};
 use crate::upgrade;
 
 /// Everything a request needs, shared by all connections.
@@ -59,16 +59,22 @@ impl App {
         }
         let method = req.method().clone();
         let get_or_head = method == Method::GET || method == Method::HEAD;
-        if self.statics.hidden(&req).await {
+        let hidden = if get_or_head {
+            match self.statics.serve(&req).await {
+                Served::Found(res) => {
+                    log_static(&method, &path, &res, "static", start);
+                    return res;
+                }
+                Served::Hidden => true,
+                Served::Missing => false,
+            }
+        } else {
+            self.statics.hidden(&req)
+        };
+        if hidden {
             let res = self.statics.not_found(&req);
             log_static(&method, &path, &res, "hidden", start);
             return res;
-        }
-        if get_or_head {
-            if let Some(res) = self.statics.file(&req).await {
-                log_static(&method, &path, &res, "static", start);
-                return res;
-            }
         }
         if let Some(fallback) = &self.fallback {
             // Create React App's rule: what is not a file and not a page navigation goes to

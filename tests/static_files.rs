@@ -179,3 +179,160 @@ async fn symlinks_out_of_the_directory_are_not_followed() {
     }
     assert_eq!(get(&p.url("/inside.js")).await.status, 200);
 }
+
+fn with(p: &Proxy, path: &str, headers: &[(&str, &str)]) -> http::Request<Body> {
+    let mut b = req(p, path);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    b.body(body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn a_rebuilt_file_is_served_new_at_once() {
+    let p = proxy_with(None, |_| {}).await;
+    let file = p.site.join("assets/chunk.js");
+    // Same length each time, rewritten in place (same inode), as fast as possible: the
+    // cache must never hand out the old bytes.
+    for i in 0..50 {
+        let text = format!("export const v = {i:04};");
+        std::fs::write(&file, &text).unwrap();
+        let r = get(&p.url("/assets/chunk.js")).await;
+        assert_eq!(r.text(), text, "round {i}");
+        let r = send(with(&p, "/assets/chunk.js", &[("accept-encoding", "gzip, br")])).await;
+        assert_eq!(r.text(), text, "round {i} (compressible? then too short)");
+    }
+    // A large file replaced by a different one keeps no stale compressed form either.
+    let big = |c: &str| c.repeat(5000);
+    std::fs::write(&file, big("a")).unwrap();
+    let r = send(with(&p, "/assets/chunk.js", &[("accept-encoding", "gzip")])).await;
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    assert_eq!(gunzip(&r.body), big("a").as_bytes());
+    std::fs::write(&file, big("b")).unwrap();
+    let r = send(with(&p, "/assets/chunk.js", &[("accept-encoding", "gzip")])).await;
+    assert_eq!(gunzip(&r.body), big("b").as_bytes());
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(get(&p.url("/assets/chunk.js")).await.status, 404);
+}
+
+fn gunzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(data)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+#[tokio::test]
+async fn etags_revalidate_every_form_of_a_file() {
+    let p = proxy_with(None, |_| {}).await;
+    let plain = get(&p.url("/assets/app.js")).await;
+    let tag = plain.header("etag").unwrap().to_string();
+    assert!(tag.starts_with('"'), "{tag}");
+    let r = send(with(&p, "/assets/app.js", &[("if-none-match", &tag)])).await;
+    assert_eq!(r.status, 304);
+    assert_eq!(r.header("etag"), Some(tag.as_str()));
+    let br = send(with(&p, "/assets/app.js", &[("accept-encoding", "gzip, deflate, br")])).await;
+    assert_eq!(br.header("content-encoding"), Some("br"));
+    assert_eq!(br.header("vary"), Some("accept-encoding"));
+    let mut out = Vec::new();
+    brotli::BrotliDecompress(&mut &br.body[..], &mut out).unwrap();
+    assert_eq!(out, plain.body);
+    let br_tag = br.header("etag").unwrap().to_string();
+    assert_ne!(br_tag, tag);
+    let r = send(with(
+        &p,
+        "/assets/app.js",
+        &[("if-none-match", &format!("W/{br_tag}")), ("accept-encoding", "br")],
+    ))
+    .await;
+    assert_eq!(r.status, 304);
+    assert!(r.body.is_empty());
+    // A changed file no longer matches.
+    std::fs::write(p.site.join("assets/app.js"), "console.log('v2');").unwrap();
+    let r = send(with(&p, "/assets/app.js", &[("if-none-match", &tag)])).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "console.log('v2');");
+    // If-Match with another tag: 412.
+    let r = send(with(&p, "/assets/app.js", &[("if-match", "\"other\"")])).await;
+    assert_eq!(r.status, 412);
+}
+
+#[tokio::test]
+async fn ranges_suffixes_unsatisfiable_and_if_range() {
+    let p = proxy_with(None, |_| {}).await;
+    let full = get(&p.url("/assets/app.js")).await;
+    let len = full.body.len();
+    let r = send(with(&p, "/assets/app.js", &[("range", "bytes=-5")])).await;
+    assert_eq!(r.status, 206);
+    assert_eq!(&r.body[..], &full.body[len - 5..]);
+    assert_eq!(
+        r.header("content-range"),
+        Some(format!("bytes {}-{}/{len}", len - 5, len - 1).as_str())
+    );
+    let r = send(with(&p, "/assets/app.js", &[("range", "bytes=10-")])).await;
+    assert_eq!(&r.body[..], &full.body[10..]);
+    let r = send(with(&p, "/assets/app.js", &[("range", &format!("bytes={len}-"))])).await;
+    assert_eq!(r.status, 416);
+    assert_eq!(
+        r.header("content-range"),
+        Some(format!("bytes */{len}").as_str())
+    );
+    // Several ranges, or a stale If-Range: the whole file.
+    let r = send(with(&p, "/assets/app.js", &[("range", "bytes=0-1,4-5")])).await;
+    assert_eq!((r.status, r.body.len()), (200, len));
+    let r = send(with(
+        &p,
+        "/assets/app.js",
+        &[("range", "bytes=0-1"), ("if-range", "\"stale\"")],
+    ))
+    .await;
+    assert_eq!((r.status, r.body.len()), (200, len));
+    let tag = full.header("etag").unwrap();
+    let r = send(with(
+        &p,
+        "/assets/app.js",
+        &[("range", "bytes=0-1"), ("if-range", tag)],
+    ))
+    .await;
+    assert_eq!((r.status, &r.body[..]), (206, &full.body[..2]));
+    // HEAD: the length, no body.
+    let r = send(
+        request("HEAD", &p.url("/assets/app.js"))
+            .body(body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.header("content-length"), Some(len.to_string().as_str()));
+    assert!(r.body.is_empty());
+}
+
+#[tokio::test]
+async fn files_too_large_to_keep_stream_from_disk() {
+    let p = proxy_with(None, |_| {}).await;
+    let data: Vec<u8> = (0..9 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(p.site.join("video.mp4"), &data).unwrap();
+    let r = get(&p.url("/video.mp4")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("video/mp4"));
+    assert!(r.body == data[..], "9 MiB file differs");
+    let r = send(with(&p, "/video.mp4", &[("range", "bytes=5000000-5000099")])).await;
+    assert_eq!(r.status, 206);
+    assert_eq!(&r.body[..], &data[5_000_000..5_000_100]);
+}
+
+#[tokio::test]
+async fn directories_redirect_and_serve_their_index() {
+    let p = proxy_with(None, |_| {}).await;
+    std::fs::create_dir_all(p.site.join("docs/a b")).unwrap();
+    std::fs::write(p.site.join("docs/a b/index.html"), "DOCS").unwrap();
+    let r = send(with(&p, "/docs/a%20b?x=1", &[])).await;
+    assert_eq!(r.status, 307);
+    assert_eq!(r.header("location"), Some("/docs/a%20b/?x=1"));
+    let r = get(&p.url("/docs/a%20b/")).await;
+    assert_eq!((r.status, r.text().as_str()), (200, "DOCS"));
+    // A directory without an index is not a file: the SPA fallback answers navigations.
+    let r = send(with(&p, "/docs/", &[("accept", "text/html")])).await;
+    assert!(r.text().contains("INDEX"), "{}", r.text());
+}
