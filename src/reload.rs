@@ -29,6 +29,11 @@ pub fn spawn(file: PathBuf, app: Arc<App>) -> anyhow::Result<tokio::task::JoinHa
     };
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event {
+            // Reading the file (ours included) is not a change: reacting to it would reload
+            // forever.
+            if matches!(event.kind, notify::EventKind::Access(_)) {
+                return;
+            }
             // `.env` beside the config feeds its ${VAR}s, so it counts as part of it.
             if event.paths.iter().any(|p| {
                 let n = p.file_name().map(|n| n.to_os_string());
@@ -48,6 +53,7 @@ pub fn spawn(file: PathBuf, app: Arc<App>) -> anyhow::Result<tokio::task::JoinHa
         while rx.recv().await.is_some() {
             tokio::time::sleep(DEBOUNCE).await;
             while rx.try_recv().is_ok() {}
+            tracing::debug!("{} changed on disk; reading it", file.display());
             reload(&file, &app, &mut last_error);
         }
     }))

@@ -575,3 +575,32 @@ fn serve_stops_on_a_signal_sent_as_soon_as_the_port_accepts() {
         assert!(status.success(), "{signal}: {status:?}");
     }
 }
+
+/// Reading the config (devproxy's own reads included) is not an edit: one save is one
+/// reload, and an idle devproxy reads nothing (it used to reload every 40 ms, forever).
+#[test]
+fn one_save_is_one_reload() {
+    let d = dir_with(r#"{ "/api": "http://127.0.0.1:9" }"#);
+    let mut s = serve(d.path(), &[".", "--port", "0", "-vv"]);
+    save(
+        &d.path().join("proxy.conf.json"),
+        r#"{ "/api": "http://127.0.0.1:10" }"#,
+    );
+    let mut lines = read_until(&mut s, "~ /api");
+    let deadline = Instant::now() + Duration::from_millis(1500);
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match s.lines.0.recv_timeout(left) {
+            Ok(line) => lines.push(line),
+            Err(_) => break,
+        }
+    }
+    let reads = lines
+        .iter()
+        .filter(|l| l.contains("changed on disk; reading it"))
+        .count();
+    assert!(
+        (1..=2).contains(&reads),
+        "{reads} reads for one save:\n{}",
+        lines.join("\n")
+    );
+}

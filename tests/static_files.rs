@@ -199,7 +199,12 @@ async fn a_rebuilt_file_is_served_new_at_once() {
         std::fs::write(&file, &text).unwrap();
         let r = get(&p.url("/assets/chunk.js")).await;
         assert_eq!(r.text(), text, "round {i}");
-        let r = send(with(&p, "/assets/chunk.js", &[("accept-encoding", "gzip, br")])).await;
+        let r = send(with(
+            &p,
+            "/assets/chunk.js",
+            &[("accept-encoding", "gzip, br")],
+        ))
+        .await;
         assert_eq!(r.text(), text, "round {i} (compressible? then too short)");
     }
     // A large file replaced by a different one keeps no stale compressed form either.
@@ -233,7 +238,12 @@ async fn etags_revalidate_every_form_of_a_file() {
     let r = send(with(&p, "/assets/app.js", &[("if-none-match", &tag)])).await;
     assert_eq!(r.status, 304);
     assert_eq!(r.header("etag"), Some(tag.as_str()));
-    let br = send(with(&p, "/assets/app.js", &[("accept-encoding", "gzip, deflate, br")])).await;
+    let br = send(with(
+        &p,
+        "/assets/app.js",
+        &[("accept-encoding", "gzip, deflate, br")],
+    ))
+    .await;
     assert_eq!(br.header("content-encoding"), Some("br"));
     assert_eq!(br.header("vary"), Some("accept-encoding"));
     let mut out = Vec::new();
@@ -244,7 +254,10 @@ async fn etags_revalidate_every_form_of_a_file() {
     let r = send(with(
         &p,
         "/assets/app.js",
-        &[("if-none-match", &format!("W/{br_tag}")), ("accept-encoding", "br")],
+        &[
+            ("if-none-match", &format!("W/{br_tag}")),
+            ("accept-encoding", "br"),
+        ],
     ))
     .await;
     assert_eq!(r.status, 304);
@@ -273,7 +286,12 @@ async fn ranges_suffixes_unsatisfiable_and_if_range() {
     );
     let r = send(with(&p, "/assets/app.js", &[("range", "bytes=10-")])).await;
     assert_eq!(&r.body[..], &full.body[10..]);
-    let r = send(with(&p, "/assets/app.js", &[("range", &format!("bytes={len}-"))])).await;
+    let r = send(with(
+        &p,
+        "/assets/app.js",
+        &[("range", &format!("bytes={len}-"))],
+    ))
+    .await;
     assert_eq!(r.status, 416);
     assert_eq!(
         r.header("content-range"),
@@ -317,7 +335,12 @@ async fn files_too_large_to_keep_stream_from_disk() {
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("video/mp4"));
     assert!(r.body == data[..], "9 MiB file differs");
-    let r = send(with(&p, "/video.mp4", &[("range", "bytes=5000000-5000099")])).await;
+    let r = send(with(
+        &p,
+        "/video.mp4",
+        &[("range", "bytes=5000000-5000099")],
+    ))
+    .await;
     assert_eq!(r.status, 206);
     assert_eq!(&r.body[..], &data[5_000_000..5_000_100]);
 }
