@@ -16,7 +16,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
@@ -166,6 +166,13 @@ impl StaticFiles {
     /// Reads a file into the cache (on the blocking pool: this happens once per file
     /// version). `None` when it is a symlink out of the directory.
     async fn load(&self, file: PathBuf, id: FileId) -> std::io::Result<Option<Arc<Entry>>> {
+        let asked = Instant::now();
+        // One read at a time: the first page load after a rebuild asks for each file many
+        // times at once, and one read serves them all.
+        let _one_at_a_time = self.cache.loading.lock().await;
+        if let Some(entry) = self.cache.loaded_since(&file, &id, asked) {
+            return Ok(Some(entry));
+        }
         let this = self.clone();
         let loaded = tokio::task::spawn_blocking(move || {
             if !this.inside(&file) {
@@ -286,9 +293,19 @@ impl FileId {
 struct Cache {
     entries: RwLock<HashMap<PathBuf, Arc<Entry>>>,
     bytes: AtomicUsize,
+    loading: tokio::sync::Mutex<()>,
 }
 
 impl Cache {
+    /// This version of the file, if it is trusted or its reading began after `asked`.
+    fn loaded_since(&self, file: &Path, id: &FileId, asked: Instant) -> Option<Arc<Entry>> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(file)
+            .filter(|e| e.id == *id && (e.trusted || e.loaded >= asked))
+            .cloned()
+    }
+
     fn get(&self, file: &Path, id: &FileId) -> Option<Arc<Entry>> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         entries
@@ -358,6 +375,8 @@ struct Entry {
     /// again on every request until the file has been quiet for [`RACY`] (git's "racily
     /// clean" rule).
     trusted: bool,
+    /// When its reading began.
+    loaded: Instant,
     /// The length served: the bytes read (a file being written may not match its stat).
     len: u64,
     path: PathBuf,
@@ -401,6 +420,7 @@ impl Encoding {
 impl Entry {
     /// Reads the file and any precompressed `.br`/`.gz` beside it (blocking).
     fn read(file: &Path, id: FileId, inside: impl Fn(&Path) -> bool) -> std::io::Result<Self> {
+        let loaded = Instant::now();
         let trusted = SystemTime::now()
             .duration_since(id.modified)
             .is_ok_and(|age| age > RACY);
@@ -429,6 +449,7 @@ impl Entry {
         };
         let entry = Entry {
             trusted,
+            loaded,
             len: data.as_ref().map_or(id.len, |d| d.len() as u64),
             path: file.to_path_buf(),
             data,
