@@ -1,5 +1,6 @@
 //! The Host check: DNS-rebinding protection, and no forward proxying by absolute-form targets.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use http::{header, Request, Response, StatusCode};
@@ -24,40 +25,49 @@ impl HostCheck {
         }
     }
 
-    /// The host name the request is addressed to (Host header, or the HTTP/2 authority).
-    fn host_of<B>(req: &Request<B>) -> Result<Option<String>, ()> {
-        // Two Host headers make the request ambiguous (RFC 9112 §3.2): refuse it.
-        if req.headers().get_all(header::HOST).iter().nth(1).is_some() {
-            return Err(());
-        }
-        let raw = match req.headers().get(header::HOST) {
-            Some(v) => v.to_str().map_err(|_| ())?.to_string(),
-            None => match req.uri().authority() {
-                Some(a) => a.as_str().to_string(),
+    /// The host name the request is addressed to (Host header, or the HTTP/2 authority),
+    /// lower-cased, without the port. Borrowed from the request in the usual case.
+    fn host_of<B>(req: &Request<B>) -> Result<Option<Cow<'_, str>>, ()> {
+        let mut hosts = req.headers().get_all(header::HOST).iter();
+        let raw = match (hosts.next(), hosts.next()) {
+            // Two Host headers make the request ambiguous (RFC 9112 §3.2): refuse it.
+            (Some(_), Some(_)) => return Err(()),
+            (Some(v), None) => v.to_str().map_err(|_| ())?,
+            (None, _) => match req.uri().authority() {
+                Some(a) => a.as_str(),
                 None => return Ok(None),
             },
         };
-        let raw = raw.trim().to_ascii_lowercase();
-        if let Some(v6) = raw.strip_prefix('[') {
-            let (addr, rest) = v6.split_once(']').ok_or(())?;
-            if addr.parse::<std::net::Ipv6Addr>().is_err() || !(rest.is_empty() || port_ok(rest)) {
-                return Err(());
+        let raw = raw.trim();
+        let (host, port) = match raw.strip_prefix('[') {
+            Some(v6) => {
+                let (addr, _) = v6.split_once(']').ok_or(())?;
+                if addr.parse::<std::net::Ipv6Addr>().is_err() {
+                    return Err(());
+                }
+                raw.split_at(addr.len() + 2)
             }
-            return Ok(Some(format!("[{addr}]")));
-        }
-        let host = match raw.rsplit_once(':') {
-            Some((h, p)) if port_ok(&format!(":{p}")) => h.to_string(),
-            Some(_) => return Err(()),
-            None => raw,
+            None => match raw.rfind(':') {
+                Some(i) => raw.split_at(i),
+                None => (raw, ""),
+            },
         };
-        if host.is_empty()
-            || !host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-        {
+        if !(port.is_empty() || port_ok(port)) {
             return Err(());
         }
-        Ok(Some(host))
+        let name_ok = |h: &str| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_'))
+        };
+        if !host.starts_with('[') && !name_ok(host) {
+            return Err(());
+        }
+        Ok(Some(if host.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(host.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(host)
+        }))
     }
 
     fn allows(&self, host: &str) -> bool {

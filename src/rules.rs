@@ -262,12 +262,13 @@ impl Rule {
         }
         let path = path_and_query.split('?').next().unwrap_or("");
         let t = self.route(host, path)?;
-        Some(format!(
-            "{}://{}{}",
-            t.scheme(),
-            t.authority(),
-            self.upstream_path(t, path_and_query)
-        ))
+        let path = self.upstream_path(t, path_and_query);
+        let mut url = String::with_capacity(t.host.len() + path.len() + 16);
+        url.push_str(t.scheme());
+        url.push_str("://");
+        t.push_authority(&mut url);
+        url.push_str(&path);
+        Some(url)
     }
 
     /// The upstream URL for a path, ignoring host-based routing (for `check`).

@@ -28,11 +28,17 @@ impl Target {
 
     /// `host` or `host:port` when the port is not the scheme's default: the Host header value.
     pub fn authority(&self) -> String {
-        let default = if self.tls { 443 } else { 80 };
-        if self.port == default {
-            self.host.clone()
-        } else {
-            format!("{}:{}", self.host, self.port)
+        let mut out = String::with_capacity(self.host.len() + 6);
+        self.push_authority(&mut out);
+        out
+    }
+
+    /// Appends [`Target::authority`] to `out`.
+    pub fn push_authority(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        out.push_str(&self.host);
+        if self.port != if self.tls { 443 } else { 80 } {
+            let _ = write!(out, ":{}", self.port);
         }
     }
 
