@@ -7,7 +7,8 @@ bench/results/latest.json.
     python3 bench/run.py --quick    # fewer rounds, 256 MiB transfers
 
 Needs: cargo; wrk and nginx for the load and nginx columns (`apt-get install wrk nginx`);
-curl. Everything listens on 127.0.0.1 only.
+curl; npm for the Vite column (Vite is installed once into ~/.cache/devproxy-bench/vite;
+`--no-vite` skips it). Everything listens on 127.0.0.1 only.
 """
 
 import json
@@ -24,6 +25,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICK = "--quick" in sys.argv
+VITE = "--no-vite" not in sys.argv
+VITE_DIR = os.path.expanduser("~/.cache/devproxy-bench/vite")
 ROUNDS = 2 if QUICK else 3
 DURATION = "3s" if QUICK else "5s"
 BIG = (256 if QUICK else 1024) * 1024 * 1024
@@ -112,6 +115,40 @@ def ws_rate(url):
     exe = os.path.join(ROOT, "target/release/examples/ws_bench")
     rates = [float(run([exe, url, "5000" if QUICK else "20000"])) for _ in range(ROUNDS)]
     return statistics.median(rates)
+
+
+def vite_js():
+    """Vite's CLI, installed on first use into VITE_DIR (outside the repository); None when npm
+    is missing or the install fails."""
+    js = os.path.join(VITE_DIR, "node_modules/vite/bin/vite.js")
+    if not os.path.exists(js) and shutil.which("npm"):
+        os.makedirs(VITE_DIR, exist_ok=True)
+        print("installing Vite for its column…", file=sys.stderr)
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent", "vite@8"],
+                       cwd=VITE_DIR, capture_output=True)
+    return js if os.path.exists(js) and shutil.which("node") else None
+
+
+def start_vite(js, work, site, port, bp):
+    """Vite's dev server with the same rules, as a Vite user would write them."""
+    conf = os.path.join(work, "vite.config.mjs")
+    with open(conf, "w") as f:
+        f.write(f"""export default {{
+  root: {json.dumps(site)},
+  logLevel: "silent",
+  server: {{
+    host: "{HOST}", port: {port}, strictPort: true,
+    proxy: {{
+      "/api": {{ target: "http://{HOST}:{bp}", rewrite: (p) => p.replace(/^\\/api/, "") }},
+      "/download": "http://{HOST}:{bp}",
+      "/upload": "http://{HOST}:{bp}",
+      "/events": "http://{HOST}:{bp}",
+      "/socket": {{ target: "ws://{HOST}:{bp}", ws: true }},
+    }},
+  }},
+}};
+""")
+    return subprocess.Popen(["node", js, "--config", conf], cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def main():
@@ -203,9 +240,20 @@ http {{
                 print("nginx did not start; its column is skipped", file=sys.stderr)
                 have_nginx = False
 
+        js = vite_js() if VITE else None
+        if js:
+            vp = free_port()
+            vite = start_vite(js, work, site, vp, bp)
+            procs.append(vite)
+            if not wait_port(vp, 30):
+                print("Vite did not start; its column is skipped", file=sys.stderr)
+                js = None
+
         targets = {"direct": bp, "devproxy": dp}
         if have_nginx:
             targets["nginx"] = npt
+        if js:
+            targets["vite"] = vp
 
         print("small JSON through a rule…", file=sys.stderr)
         if have_wrk:
@@ -213,15 +261,18 @@ http {{
                 "direct": wrk(f"http://{HOST}:{bp}/hello"),
                 "devproxy": wrk(f"http://{HOST}:{dp}/api/hello"),
             }
-            if have_nginx:
-                results["json"]["nginx"] = wrk(f"http://{HOST}:{npt}/api/hello")
+            for ref in ("nginx", "vite"):
+                if ref in targets:
+                    results["json"][ref] = wrk(f"http://{HOST}:{targets[ref]}/api/hello")
             print("static files…", file=sys.stderr)
             for name, path in (("index", "/index.html"), ("asset_2mb", "/asset.bin")):
-                results[name] = {"devproxy": wrk(f"http://{HOST}:{dp}{path}")}
-                if have_nginx:
-                    results[name]["nginx"] = wrk(f"http://{HOST}:{npt}{path}")
+                results[name] = {k: wrk(f"http://{HOST}:{p}{path}") for k, p in targets.items() if k != "direct"}
 
         print("large transfers…", file=sys.stderr)
+        # The peak RSS of the transfers alone: Linux resets VmHWM on "5" > clear_refs.
+        peak_before = rss_kib(devproxy.pid, "VmHWM")
+        with open(f"/proc/{devproxy.pid}/clear_refs", "w") as f:
+            f.write("5")
         results["download_Bps"] = {k: curl_speed(f"http://{HOST}:{p}/download/{BIG}") for k, p in targets.items()}
         results["upload_Bps"] = {k: curl_speed(f"http://{HOST}:{p}/upload", upload=True) for k, p in targets.items()}
         results["peak_rss_kib"] = rss_kib(devproxy.pid, "VmHWM")
@@ -248,6 +299,7 @@ http {{
             del rules[f"/r{i}"]
             time.sleep(0.1)
         results["reload_ms"] = statistics.median(times)
+        results["peak_rss_all_kib"] = max(peak_before, rss_kib(devproxy.pid, "VmHWM"))
     finally:
         for p in procs:
             p.send_signal(signal.SIGINT if p is not procs[0] else signal.SIGTERM)
@@ -266,38 +318,40 @@ http {{
 
 
 def report(r):
+    refs = [k for k in ("nginx", "vite") if k in r.get("sse_first_event_ms", {})]
     rows = []
-
-    def ratio(a, b):
-        return f"{a / b:.2f}×" if a and b else "–"
-
     if "json" in r:
         j = r["json"]
-        n = j.get("nginx", {})
-        rows.append(("small JSON, req/s", j["direct"]["rps"], j["devproxy"]["rps"], n.get("rps"), True))
-        rows.append(("small JSON, p50 ms", j["direct"]["p50_ms"], j["devproxy"]["p50_ms"], n.get("p50_ms"), False))
-        rows.append(("small JSON, p99 ms", j["direct"]["p99_ms"], j["devproxy"]["p99_ms"], n.get("p99_ms"), False))
+        for key, label, hb in (("rps", "req/s", True), ("p50_ms", "p50 ms", False), ("p99_ms", "p99 ms", False)):
+            rows.append((f"small JSON, {label}", {k: v[key] for k, v in j.items()}, hb))
         for name in ("index", "asset_2mb"):
-            rows.append((f"static {name}, req/s", None, r[name]["devproxy"]["rps"], r[name].get("nginx", {}).get("rps"), True))
-            rows.append((f"static {name}, p99 ms", None, r[name]["devproxy"]["p99_ms"], r[name].get("nginx", {}).get("p99_ms"), False))
+            rows.append((f"static {name}, req/s", {k: v["rps"] for k, v in r[name].items()}, True))
+            rows.append((f"static {name}, p99 ms", {k: v["p99_ms"] for k, v in r[name].items()}, False))
     mib = 1024 * 1024
     for key, label in (("download_Bps", "download MiB/s"), ("upload_Bps", "upload MiB/s")):
-        d = r[key]
-        rows.append((f"{r['big_bytes'] // mib} MiB {label}", d["direct"] / mib, d["devproxy"] / mib, d.get("nginx", 0) / mib or None, True))
-    s = r["sse_first_event_ms"]
-    rows.append(("SSE first event, ms", s["direct"], s["devproxy"], s.get("nginx"), False))
-    w = r["ws_round_trips_per_s"]
-    rows.append(("WebSocket echo, round trips/s", w["direct"], w["devproxy"], w.get("nginx"), True))
+        rows.append((f"{r['big_bytes'] // mib} MiB {label}", {k: v / mib for k, v in r[key].items()}, True))
+    rows.append(("SSE first event, ms", r["sse_first_event_ms"], False))
+    rows.append(("WebSocket echo, round trips/s", r["ws_round_trips_per_s"], True))
 
-    print(f"\n{'measure':<32}{'direct':>12}{'devproxy':>12}{'nginx':>12}{'vs direct':>11}{'vs nginx':>10}")
-    for label, direct, dev, nginx, higher_better in rows:
-        fmt = lambda v: f"{v:,.1f}" if isinstance(v, float) else ("–" if v is None else str(v))
-        vs_d = ratio(dev, direct) if higher_better else ratio(direct, dev) if direct else "–"
-        vs_n = ratio(dev, nginx) if higher_better else ratio(nginx, dev) if nginx else "–"
-        print(f"{label:<32}{fmt(direct):>12}{fmt(dev):>12}{fmt(nginx):>12}{vs_d:>11}{vs_n:>10}")
-    print("(ratios: higher is better for devproxy in every column)")
+    def ratio(dev, other, higher_better):
+        if not dev or not other:
+            return "–"
+        return f"{dev / other:.2f}×" if higher_better else f"{other / dev:.2f}×"
+
+    cols = ["direct", "devproxy"] + refs
+    head = f"{'measure':<32}" + "".join(f"{c:>12}" for c in cols) + f"{'vs direct':>11}" + "".join(f"{'vs ' + c:>10}" for c in refs)
+    print("\n" + head)
+    for label, vals, hb in rows:
+        fmt = lambda v: "–" if v is None else f"{v:,.1f}"
+        line = f"{label:<32}" + "".join(f"{fmt(vals.get(c)):>12}" for c in cols)
+        line += f"{ratio(vals.get('devproxy'), vals.get('direct'), hb):>11}"
+        line += "".join(f"{ratio(vals.get('devproxy'), vals.get(c), hb):>10}" for c in refs)
+        print(line)
+    print("(ratios: devproxy against each; above 1 means devproxy is better)")
+    s = r["sse_first_event_ms"]
     print(f"\nSSE added delay: {s['devproxy'] - s['direct']:.2f} ms")
     print(f"peak RSS during the transfers: {r['peak_rss_kib'] / 1024:.1f} MiB")
+    print(f"peak RSS over the whole run: {r['peak_rss_all_kib'] / 1024:.1f} MiB")
     print(f"idle RSS: {r['idle_rss_kib'] / 1024:.1f} MiB")
     print(f"start-up (exec to accepting): {r['startup_ms']:.1f} ms")
     print(f"reload (config write to new rule in use, median of 20): {r['reload_ms']:.1f} ms")

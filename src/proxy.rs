@@ -97,6 +97,10 @@ fn client(connector: Connector) -> Client<Connector, Body> {
         .pool_idle_timeout(Duration::from_secs(60))
         .pool_timer(TokioTimer::new())
         .timer(TokioTimer::new())
+        // Body chunks of at most 128 KiB: as fast as hyper's ~400 KiB default on a 1 GiB
+        // download here, with a third less peak memory. Response heads are limited to this
+        // too (nginx's default is 4-8 KiB).
+        .http1_max_buf_size(128 * 1024)
         .build(connector)
 }
 
