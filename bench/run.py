@@ -299,7 +299,7 @@ http {{
             del rules[f"/r{i}"]
             time.sleep(0.1)
         results["reload_ms"] = statistics.median(times)
-        results["peak_rss_all_kib"] = max(peak_before, rss_kib(devproxy.pid, "VmHWM"))
+        results["peak_rss_all_kib"] = max(peak_before, results["peak_rss_kib"], rss_kib(devproxy.pid, "VmHWM"))
     finally:
         for p in procs:
             p.send_signal(signal.SIGINT if p is not procs[0] else signal.SIGTERM)
