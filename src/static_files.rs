@@ -609,7 +609,10 @@ fn preferred_encodings(accept: &str) -> Vec<Encoding> {
             }
             continue;
         };
-        weights.push((enc, q));
+        // Listed twice: the first mention counts.
+        if !weights.iter().any(|(e, _)| *e == enc) {
+            weights.push((enc, q));
+        }
     }
     if let Some(q) = star {
         for enc in [Encoding::Br, Encoding::Gzip] {
@@ -936,5 +939,24 @@ mod tests {
         assert_eq!(names("identity"), Vec::<&str>::new());
         assert_eq!(names("*"), ["br", "gzip"]);
         assert_eq!(names("*;q=0, gzip"), ["gzip"]);
+        assert_eq!(names("br, br;q=0, gzip, x-gzip"), ["br", "gzip"]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ranges_stay_inside_the_file(
+            spec in "(bytes|BYTES|items)=[ ]?[0-9]{0,5}[-,]?[0-9]{0,5}|\\PC{0,16}",
+            len in 0u64..20_000,
+        ) {
+            if let Ok(Some((first, last))) = parse_range(&spec, len) {
+                proptest::prop_assert!(first <= last && last < len, "{spec} on {len}: {first}-{last}");
+            }
+        }
+
+        #[test]
+        fn any_accept_encoding_is_read(value in "\\PC{0,40}") {
+            let encodings = preferred_encodings(&value);
+            proptest::prop_assert!(encodings.len() <= 2);
+        }
     }
 }
