@@ -125,15 +125,22 @@ impl StaticFiles {
     }
 
     async fn serve_path<B>(&self, req: &Request<B>, path: &str) -> Served {
+        // A file served before under this very path: one stat says whether it is unchanged.
+        if let Some(entry) = self.cache.get(path) {
+            if entry.trusted
+                && std::fs::metadata(&entry.path).is_ok_and(|m| FileId::of(&m) == entry.id)
+            {
+                return Served::Found(respond(&entry, req, &self.cache).await);
+            }
+        }
         let segs = match segments(path) {
             Segments::Path(s) => s,
             Segments::Missing => return Served::Missing,
             Segments::Hidden => return Served::Hidden,
         };
         let mut file = segs.iter().fold(self.root.clone(), |p, s| p.join(s));
-        // One stat per request: a cached file is used only while its identity is unchanged.
         let Ok(mut meta) = std::fs::metadata(&file) else {
-            self.cache.forget(&file);
+            self.cache.forget(path);
             return Served::Missing;
         };
         if meta.is_dir() {
@@ -148,31 +155,35 @@ impl StaticFiles {
         } else if !meta.is_file() {
             return Served::Missing;
         }
-        let id = FileId::of(&meta);
-        let entry = match self.cache.get(&file, &id) {
-            Some(entry) => entry,
-            None => match self.load(file, id).await {
-                Ok(Some(entry)) => entry,
-                Ok(None) => return Served::Hidden,
-                Err(e) => {
-                    tracing::debug!("cannot read {path}: {e}");
-                    return Served::Missing;
-                }
-            },
+        let entry = match self.load(path, file, FileId::of(&meta)).await {
+            Ok(Some(entry)) => entry,
+            Ok(None) => return Served::Hidden,
+            Err(e) => {
+                tracing::debug!("cannot read {path}: {e}");
+                return Served::Missing;
+            }
         };
         Served::Found(respond(&entry, req, &self.cache).await)
     }
 
     /// Reads a file into the cache (on the blocking pool: this happens once per file
     /// version). `None` when it is a symlink out of the directory.
-    async fn load(&self, file: PathBuf, id: FileId) -> std::io::Result<Option<Arc<Entry>>> {
+    async fn load(
+        &self,
+        key: &str,
+        file: PathBuf,
+        id: FileId,
+    ) -> std::io::Result<Option<Arc<Entry>>> {
         let asked = Instant::now();
         // One read at a time: the first page load after a rebuild asks for each file many
         // times at once, and one read serves them all.
         let _one_at_a_time = self.cache.loading.lock().await;
-        if let Some(entry) = self.cache.loaded_since(&file, &id, asked) {
-            return Ok(Some(entry));
+        if let Some(entry) = self.cache.get(key) {
+            if entry.id == id && (entry.trusted || entry.loaded >= asked) {
+                return Ok(Some(entry));
+            }
         }
+        let key = key.to_string();
         let this = self.clone();
         let loaded = tokio::task::spawn_blocking(move || {
             if !this.inside(&file) {
@@ -180,7 +191,7 @@ impl StaticFiles {
             }
             let entry = Entry::read(&file, id, |p| this.inside(p))?;
             let entry = Arc::new(entry);
-            this.cache.insert(file, entry.clone());
+            this.cache.insert(key, entry.clone());
             Ok(Some(entry))
         })
         .await;
@@ -288,35 +299,24 @@ impl FileId {
     }
 }
 
-/// The files in memory, by path on disk.
+/// The files in memory, by the request path that named them (a file asked for by two
+/// spellings of its path is kept twice; browsers use one).
 #[derive(Default)]
 struct Cache {
-    entries: RwLock<HashMap<PathBuf, Arc<Entry>>>,
+    entries: RwLock<HashMap<String, Arc<Entry>>>,
     bytes: AtomicUsize,
     loading: tokio::sync::Mutex<()>,
 }
 
 impl Cache {
-    /// This version of the file, if it is trusted or its reading began after `asked`.
-    fn loaded_since(&self, file: &Path, id: &FileId, asked: Instant) -> Option<Arc<Entry>> {
+    fn get(&self, key: &str) -> Option<Arc<Entry>> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        entries
-            .get(file)
-            .filter(|e| e.id == *id && (e.trusted || e.loaded >= asked))
-            .cloned()
+        entries.get(key).cloned()
     }
 
-    fn get(&self, file: &Path, id: &FileId) -> Option<Arc<Entry>> {
-        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        entries
-            .get(file)
-            .filter(|e| e.trusted && e.id == *id)
-            .cloned()
-    }
-
-    fn insert(&self, file: PathBuf, entry: Arc<Entry>) {
+    fn insert(&self, key: String, entry: Arc<Entry>) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(old) = self.remove(&mut entries, &file) {
+        if let Some(old) = self.remove(&mut entries, &key) {
             if old.etag == entry.etag {
                 // Read again but unchanged (a fresh file is re-read until it is trusted): its
                 // compressed forms still hold.
@@ -337,27 +337,23 @@ impl Cache {
             self.remove(&mut entries, &victim);
         }
         self.bytes.fetch_add(size, Ordering::Relaxed);
-        entries.insert(file, entry);
+        entries.insert(key, entry);
     }
 
-    fn forget(&self, file: &Path) {
+    fn forget(&self, key: &str) {
         let present = self
             .entries
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .contains_key(file);
+            .contains_key(key);
         if present {
             let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-            self.remove(&mut entries, file);
+            self.remove(&mut entries, key);
         }
     }
 
-    fn remove(
-        &self,
-        entries: &mut HashMap<PathBuf, Arc<Entry>>,
-        file: &Path,
-    ) -> Option<Arc<Entry>> {
-        let old = entries.remove(file)?;
+    fn remove(&self, entries: &mut HashMap<String, Arc<Entry>>, key: &str) -> Option<Arc<Entry>> {
+        let old = entries.remove(key)?;
         self.bytes.fetch_sub(old.uncharge(), Ordering::Relaxed);
         Some(old)
     }
@@ -393,6 +389,8 @@ struct Entry {
     /// The bytes this entry counts for in the cache's total (compressed forms are added as
     /// they are made).
     charged: AtomicUsize,
+    /// [`Entry::header_template`].
+    headers: HeaderMap,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -461,8 +459,10 @@ impl Entry {
             br: OnceCell::new(),
             gzip: OnceCell::new(),
             charged: AtomicUsize::new(0),
+            headers: HeaderMap::new(),
             id,
         };
+        let mut entry = entry;
         if entry.data.is_some() {
             for enc in [Encoding::Br, Encoding::Gzip] {
                 let mut name = file.as_os_str().to_owned();
@@ -478,7 +478,29 @@ impl Entry {
                 }
             }
         }
+        entry.headers = entry.header_template();
         Ok(entry)
+    }
+
+    /// The headers every 200 of the plain file carries, made once.
+    fn header_template(&self) -> HeaderMap {
+        let mut h = HeaderMap::with_capacity(8);
+        h.insert(header::LAST_MODIFIED, self.last_modified.clone());
+        if let Ok(v) = HeaderValue::from_str(&self.etag) {
+            h.insert(header::ETAG, v);
+        }
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        // Other sites may not embed the app's files (no-cors reads of scripts, images, …).
+        h.insert(
+            header::HeaderName::from_static("cross-origin-resource-policy"),
+            HeaderValue::from_static("same-origin"),
+        );
+        if self.compressible || self.br.get().is_some() || self.gzip.get().is_some() {
+            h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        }
+        h.insert(header::CONTENT_TYPE, self.content_type.clone());
+        h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        h
     }
 
     /// What this entry counted for in the cache, now that it leaves it.
@@ -683,22 +705,18 @@ async fn respond<B>(entry: &Entry, req: &Request<B>, cache: &Cache) -> Response<
         None => entry.compressed(get(header::ACCEPT_ENCODING), cache).await,
     };
 
-    let mut headers = HeaderMap::new();
-    headers.insert(header::LAST_MODIFIED, entry.last_modified.clone());
-    let etag = match &encoded {
-        Some((enc, _)) => entry.variant_etag(*enc),
-        None => entry.etag.clone(),
-    };
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        headers.insert(header::ETAG, v);
+    let mut headers = entry.headers.clone();
+    if let Some((enc, _)) = &encoded {
+        if let Ok(v) = HeaderValue::from_str(&entry.variant_etag(*enc)) {
+            headers.insert(header::ETAG, v);
+        }
     }
-    let varies = entry.compressible || entry.br.get().is_some() || entry.gzip.get().is_some();
-    common_headers(&mut headers, varies);
     if not_modified {
+        // A 304 carries the validators and caching fields, not the representation's.
+        headers.remove(header::CONTENT_TYPE);
+        headers.remove(header::ACCEPT_RANGES);
         return finish(StatusCode::NOT_MODIFIED, headers, body::empty());
     }
-    headers.insert(header::CONTENT_TYPE, entry.content_type.clone());
-    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     let len = entry.len;
     let (status, start, count) = match range {
         Some(Ok(Some((start, end)))) => {
@@ -758,18 +776,6 @@ fn finish(status: StatusCode, headers: HeaderMap, body: Body) -> Response<Body> 
     *res.status_mut() = status;
     *res.headers_mut() = headers;
     res
-}
-
-fn common_headers(headers: &mut HeaderMap, varies: bool) {
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    // Other sites may not embed the app's files (no-cors reads of scripts, images, …).
-    headers.insert(
-        header::HeaderName::from_static("cross-origin-resource-policy"),
-        HeaderValue::from_static("same-origin"),
-    );
-    if varies {
-        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    }
 }
 
 /// `If-Range`: the Range applies only if the client's copy is this version (strong ETag, or
