@@ -359,3 +359,50 @@ async fn directories_redirect_and_serve_their_index() {
     let r = send(with(&p, "/docs/", &[("accept", "text/html")])).await;
     assert!(r.text().contains("INDEX"), "{}", r.text());
 }
+
+/// Files last written long ago are served from memory; any change to them — rewritten in
+/// place, or replaced by another file with the same length and an old mtime — is seen at once.
+#[tokio::test]
+async fn cached_files_follow_the_disk() {
+    let p = proxy_with(None, |_| {}).await;
+    let file = p.site.join("assets/vendor.js");
+    let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let write_old = |path: &std::path::Path, text: &str| {
+        std::fs::write(path, text).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+    };
+    write_old(&file, "export default 'one';");
+    for _ in 0..3 {
+        assert_eq!(
+            get(&p.url("/assets/vendor.js")).await.text(),
+            "export default 'one';"
+        );
+    }
+    // Rewritten in place: the mtime moves.
+    std::fs::write(&file, "export default 'two';").unwrap();
+    assert_eq!(
+        get(&p.url("/assets/vendor.js")).await.text(),
+        "export default 'two';"
+    );
+    // Let it settle as an old file again, then replace it by rename with the same length and
+    // the same old mtime: only the inode tells.
+    write_old(&file, "export default 'two';");
+    assert_eq!(
+        get(&p.url("/assets/vendor.js")).await.text(),
+        "export default 'two';"
+    );
+    let tmp = p.site.join("assets/vendor.js.tmp");
+    write_old(&tmp, "export default 'six';");
+    std::fs::rename(&tmp, &file).unwrap();
+    assert_eq!(
+        get(&p.url("/assets/vendor.js")).await.text(),
+        "export default 'six';"
+    );
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(get(&p.url("/assets/vendor.js")).await.status, 404);
+}
