@@ -756,7 +756,10 @@ async fn respond<B>(entry: &Entry, req: &Request<B>, cache: &Cache) -> Response<
                     tracing::warn!("cannot read {}: {e}", entry.path.display());
                     body::text(
                         StatusCode::INTERNAL_SERVER_ERROR,
-                        format!("cannot read this file: {e}"),
+                        format!(
+                            "500 Internal Server Error: cannot read {}: {e}",
+                            req.uri().path()
+                        ),
                     )
                 }
             };
