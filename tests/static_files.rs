@@ -238,6 +238,9 @@ async fn etags_revalidate_every_form_of_a_file() {
     let r = send(with(&p, "/assets/app.js", &[("if-none-match", &tag)])).await;
     assert_eq!(r.status, 304);
     assert_eq!(r.header("etag"), Some(tag.as_str()));
+    // A 304 carries validators and caching fields, not the representation's own.
+    assert_eq!(r.header("cache-control"), Some("no-cache"));
+    assert_eq!(r.header("content-type"), None);
     let br = send(with(
         &p,
         "/assets/app.js",
