@@ -477,8 +477,6 @@ pub(crate) fn describe_error(
     (StatusCode::BAD_GATEWAY, messages.join(": "))
 }
 
-/// A verifier for `secure: false`: accepts any certificate, still checks handshake signatures
-/// so the connection is at least consistent.
 #[cfg(test)]
 mod tests {
     use super::resolve_location;
@@ -509,6 +507,8 @@ mod tests {
     }
 }
 
+/// A verifier for `secure: false`: accepts any certificate, still checks handshake signatures
+/// so the connection is at least consistent.
 #[derive(Debug)]
 struct AcceptAnyCert(Arc<rustls::crypto::CryptoProvider>);
 
