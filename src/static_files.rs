@@ -86,10 +86,7 @@ impl StaticFiles {
         match segments(req.uri().path()) {
             Segments::Hidden => true,
             Segments::Missing => false,
-            Segments::Path(segs) => {
-                let candidate = segs.iter().fold(self.root.clone(), |p, s| p.join(s));
-                !self.inside(&candidate)
-            }
+            Segments::Path(segs) => !self.inside(&self.file_for(&segs)),
         }
     }
 
@@ -138,7 +135,7 @@ impl StaticFiles {
             Segments::Missing => return Served::Missing,
             Segments::Hidden => return Served::Hidden,
         };
-        let mut file = segs.iter().fold(self.root.clone(), |p, s| p.join(s));
+        let mut file = self.file_for(&segs);
         let Ok(mut meta) = std::fs::metadata(&file) else {
             self.cache.forget(path);
             return Served::Missing;
@@ -155,11 +152,14 @@ impl StaticFiles {
         } else if !meta.is_file() {
             return Served::Missing;
         }
-        let entry = match self.load(path, file, FileId::of(&meta)).await {
+        let entry = match self.load(path, file.clone(), FileId::of(&meta)).await {
             Ok(Some(entry)) => entry,
             Ok(None) => return Served::Hidden,
             Err(e) => {
-                tracing::debug!("cannot read {path}: {e}");
+                // Gone since the stat is a plain 404; anything else is worth saying.
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!("{} exists but cannot be read: {e}", file.display());
+                }
                 return Served::Missing;
             }
         };
@@ -198,6 +198,11 @@ impl StaticFiles {
         loaded.unwrap_or_else(|e| Err(std::io::Error::other(e)))
     }
 
+    /// The path under the directory that decoded request segments name.
+    fn file_for(&self, segs: &[String]) -> PathBuf {
+        segs.iter().fold(self.root.clone(), |p, s| p.join(s))
+    }
+
     /// Whether `path` (once symlinks are resolved) is inside the directory. Missing files
     /// count as inside: they are a 404 anyway.
     fn inside(&self, path: &Path) -> bool {
@@ -231,19 +236,15 @@ fn segments(path: &str) -> Segments {
     let Ok(decoded) = percent_encoding::percent_decode_str(path).decode_utf8() else {
         return Segments::Missing;
     };
+    if decoded.contains(['\\', '\0']) {
+        return Segments::Hidden;
+    }
     let mut out = Vec::new();
-    for (i, s) in decoded
-        .split(['/', '\\'])
-        .filter(|s| !s.is_empty())
-        .enumerate()
-    {
-        if (s.starts_with('.') && !(i == 0 && s == ".well-known")) || s.contains('\0') {
+    for (i, s) in decoded.split('/').filter(|s| !s.is_empty()).enumerate() {
+        if s.starts_with('.') && !(i == 0 && s == ".well-known") {
             return Segments::Hidden;
         }
         out.push(s.to_string());
-    }
-    if decoded.contains('\\') {
-        return Segments::Hidden;
     }
     Segments::Path(out)
 }
@@ -383,6 +384,8 @@ struct Entry {
     /// Strong: a hash of the content, or mtime and length (as nginx makes them) for files
     /// too large to keep; compressed forms add a suffix.
     etag: String,
+    /// The ETags of the br and gzip forms (the plain one with a suffix), made once.
+    variant_etags: [String; 2],
     compressible: bool,
     br: OnceCell<Option<Bytes>>,
     gzip: OnceCell<Option<Bytes>>,
@@ -434,7 +437,7 @@ impl Entry {
         let content_type = mime_guess::from_path(file)
             .first_raw()
             .unwrap_or("application/octet-stream");
-        let modified = id.modified.duration_since(UNIX_EPOCH).unwrap_or_default();
+
         let etag = match &data {
             // From the content: exact however coarse the file system's timestamps are.
             Some(bytes) => {
@@ -443,7 +446,7 @@ impl Entry {
                 bytes.hash(&mut h);
                 format!("\"{:016x}\"", h.finish())
             }
-            None => format!("\"{:x}-{:x}\"", modified.as_secs(), id.len),
+            None => format!("\"{:x}-{:x}\"", unix_secs(id.modified), id.len),
         };
         let entry = Entry {
             trusted,
@@ -454,6 +457,8 @@ impl Entry {
             content_type: HeaderValue::from_static(content_type),
             last_modified: HeaderValue::from_str(&httpdate::fmt_http_date(id.modified))
                 .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT")),
+            variant_etags: [Encoding::Br, Encoding::Gzip]
+                .map(|enc| format!("{}-{}\"", etag.trim_end_matches('"'), enc.suffix())),
             etag,
             compressible: id.len >= COMPRESS_MIN as u64 && compressible(content_type),
             br: OnceCell::new(),
@@ -536,8 +541,11 @@ impl Entry {
         })
     }
 
-    fn variant_etag(&self, enc: Encoding) -> String {
-        format!("{}-{}\"", self.etag.trim_end_matches('"'), enc.suffix())
+    fn variant_etag(&self, enc: Encoding) -> &str {
+        match enc {
+            Encoding::Br => &self.variant_etags[0],
+            Encoding::Gzip => &self.variant_etags[1],
+        }
     }
 
     /// The compressed form the client prefers, made once per file version. `None` when the
@@ -656,18 +664,7 @@ fn preferred_encodings(accept: &str) -> Vec<Encoding> {
 async fn respond<B>(entry: &Entry, req: &Request<B>, cache: &Cache) -> Response<Body> {
     let h = req.headers();
     let get = |name: header::HeaderName| h.get(name).and_then(|v| v.to_str().ok());
-    let modified = entry
-        .id
-        .modified
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    let since = |v: &str| {
-        httpdate::parse_http_date(v)
-            .ok()
-            .and_then(|d| d.duration_since(UNIX_EPOCH).ok())
-            .map(|d| d.as_secs())
-    };
+    let modified = unix_secs(entry.id.modified);
 
     // Preconditions, in RFC 9110 §13.2.2's order.
     let failed = match get(header::IF_MATCH) {
@@ -676,7 +673,7 @@ async fn respond<B>(entry: &Entry, req: &Request<B>, cache: &Cache) -> Response<
             .map(str::trim)
             .any(|t| t == "*" || t == entry.etag),
         None => get(header::IF_UNMODIFIED_SINCE)
-            .and_then(since)
+            .and_then(http_date)
             .is_some_and(|d| modified > d),
     };
     if failed {
@@ -689,7 +686,7 @@ async fn respond<B>(entry: &Entry, req: &Request<B>, cache: &Cache) -> Response<
     let not_modified = match get(header::IF_NONE_MATCH) {
         Some(list) => entry.any_tag_in(list),
         None => get(header::IF_MODIFIED_SINCE)
-            .and_then(since)
+            .and_then(http_date)
             .is_some_and(|d| modified <= d),
     };
 
@@ -707,7 +704,7 @@ async fn respond<B>(entry: &Entry, req: &Request<B>, cache: &Cache) -> Response<
 
     let mut headers = entry.headers.clone();
     if let Some((enc, _)) = &encoded {
-        if let Ok(v) = HeaderValue::from_str(&entry.variant_etag(*enc)) {
+        if let Ok(v) = HeaderValue::from_str(entry.variant_etag(*enc)) {
             headers.insert(header::ETAG, v);
         }
     }
@@ -788,11 +785,17 @@ fn if_range_holds(if_range: Option<&str>, entry: &Entry, modified: u64) -> bool 
         None => true,
         Some(v) if v.starts_with('"') => v == entry.etag,
         Some(v) if v.starts_with("W/") => false,
-        Some(v) => httpdate::parse_http_date(v)
-            .ok()
-            .and_then(|d| d.duration_since(UNIX_EPOCH).ok())
-            .is_some_and(|d| d.as_secs() == modified),
+        Some(v) => http_date(v) == Some(modified),
     }
+}
+
+/// An HTTP date as seconds since the epoch (the resolution of `Last-Modified`).
+fn http_date(v: &str) -> Option<u64> {
+    httpdate::parse_http_date(v).ok().map(unix_secs)
+}
+
+fn unix_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 struct Unsatisfiable;
