@@ -273,6 +273,14 @@ async fn etags_revalidate_every_form_of_a_file() {
     // If-Match with another tag: 412.
     let r = send(with(&p, "/assets/app.js", &[("if-match", "\"other\"")])).await;
     assert_eq!(r.status, 412);
+    // Changed since the date the client last saw: 412 as well.
+    let r = send(with(
+        &p,
+        "/assets/app.js",
+        &[("if-unmodified-since", "Thu, 01 Jan 2015 00:00:00 GMT")],
+    ))
+    .await;
+    assert_eq!(r.status, 412);
 }
 
 #[tokio::test]
