@@ -11,7 +11,6 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use bytes::Bytes;
-use devproxy::body::{self, Body};
 use futures_util::{SinkExt, StreamExt};
 use http::{header, Request, Response, StatusCode};
 use http_body_util::StreamBody;
@@ -139,5 +138,39 @@ async fn handle(mut req: Request<Incoming>) -> Result<Response<Body>, Infallible
 }
 
 fn plain(status: StatusCode, text: &str) -> Response<Body> {
-    body::text(status, text)
+    let mut res = Response::new(body::full(format!("{text}\n")));
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    res
+}
+
+type Body = http_body_util::combinators::UnsyncBoxBody<bytes::Bytes, body::BoxError>;
+
+/// Building response bodies of one type.
+mod body {
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Empty, Full};
+
+    pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+    pub fn boxed<B>(b: B) -> super::Body
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        b.map_err(Into::into).boxed_unsync()
+    }
+
+    pub fn empty() -> super::Body {
+        Empty::new().map_err(|never| match never {}).boxed_unsync()
+    }
+
+    pub fn full(bytes: impl Into<Bytes>) -> super::Body {
+        Full::new(bytes.into())
+            .map_err(|never| match never {})
+            .boxed_unsync()
+    }
 }

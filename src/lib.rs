@@ -1,45 +1,39 @@
 //! devproxy: serve a built frontend and forward path prefixes to backends, with rules read from
 //! a hot-reloaded `proxy.conf.json`.
 //!
-//! The binary is a thin shell around [`start`]; tests drive the same function in-process.
+//! The binary is a thin shell around [`cli`]; tests drive [`start`] in-process. ARCHITECTURE.md
+//! is the map of the modules below.
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
-pub mod body;
-pub mod check;
+mod app;
+mod body;
 pub mod cli;
-pub mod config;
-pub mod connect;
-pub mod env;
-pub mod headers;
-pub mod host;
-pub mod jsonc;
-pub mod log;
-pub mod proxy;
-pub mod reload;
-pub mod resolve;
-pub mod rewrite;
-pub mod rules;
-pub mod server;
-pub mod service;
-pub mod static_files;
-pub mod target;
-pub mod upgrade;
+mod config;
+mod log;
+mod proxy;
+mod reload;
+mod rules;
+mod server;
+mod static_files;
+mod url;
 
-use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
-use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
-use crate::config::Severity;
-use crate::host::HostCheck;
-use crate::rules::RuleSet;
-use crate::service::App;
+pub use config::{Diagnostic, LoadError, Severity};
+pub use proxy::ProxySettings;
+pub use rules::{Rule, RuleSet};
+pub use server::Limits;
+
+use app::App;
+use rules::LiveRules;
+use server::{Gate, HostCheck};
 
 /// What `devproxy serve` needs to start.
 #[derive(Debug, Clone)]
@@ -61,9 +55,9 @@ pub struct Options {
     /// `--proxy-fallback`: a URL, or a package.json whose "proxy" field names one.
     pub fallback: Option<String>,
     /// Corporate proxies for upstream connections (the binary reads HTTP(S)_PROXY).
-    pub proxies: connect::ProxySettings,
+    pub proxies: ProxySettings,
     /// Header and body timeouts for browser connections.
-    pub limits: server::Limits,
+    pub limits: Limits,
 }
 
 impl Default for Options {
@@ -80,26 +74,20 @@ impl Default for Options {
             cli_rules: Vec::new(),
             await_config: None,
             fallback: None,
-            proxies: connect::ProxySettings::default(),
-            limits: server::Limits::default(),
+            proxies: ProxySettings::default(),
+            limits: Limits::default(),
         }
     }
-}
-
-/// The config file used when none is named: `./proxy.conf.json`, else `./src/proxy.conf.json`.
-pub fn default_config() -> Option<PathBuf> {
-    ["proxy.conf.json", "src/proxy.conf.json"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file())
 }
 
 /// A running server.
 pub struct Server {
     /// Every address it listens on; the first is the one to print.
-    pub addrs: Vec<SocketAddr>,
-    pub app: Arc<App>,
-    pub options: Options,
+    addrs: Vec<SocketAddr>,
+    options: Options,
+    rules: Arc<LiveRules>,
+    /// The last error of [`Server::reload`], so a file broken the same way is said once.
+    reload_error: Mutex<Option<LoadError>>,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     watcher: Option<tokio::task::JoinHandle<()>>,
@@ -111,11 +99,11 @@ pub async fn start(options: Options) -> anyhow::Result<Server> {
     if !options.dir.is_dir() {
         anyhow::bail!("{}: directory not found", options.dir.display());
     }
-    let rules = match &options.config {
+    let first = match &options.config {
         Some(file) => RuleSet::load(file)?,
         None => RuleSet::default(),
-    }
-    .with_cli_rules(&options.cli_rules);
+    };
+    let rules = Arc::new(LiveRules::new(first, options.cli_rules.clone()));
     let fallback = match &options.fallback {
         Some(value) => {
             Some(rules::fallback_rule(&config::fallback_url(value)?).map_err(anyhow::Error::msg)?)
@@ -127,12 +115,14 @@ pub async fn start(options: Options) -> anyhow::Result<Server> {
     let upstream =
         proxy::Upstream::new(&options.proxies).context("cannot set up the upstream client")?;
     let app = Arc::new(App {
-        rules: ArcSwap::from_pointee(rules),
-        cli_rules: options.cli_rules.clone(),
+        rules: rules.clone(),
         fallback,
         upstream,
         statics,
+    });
+    let gate = Arc::new(Gate {
         hosts: HostCheck::new(&options.allowed_hosts),
+        limits: options.limits,
     });
     let listeners =
         server::bind(options.host.as_deref(), options.port, options.strict_port).await?;
@@ -145,24 +135,27 @@ pub async fn start(options: Options) -> anyhow::Result<Server> {
     let tasks = listeners
         .into_iter()
         .map(|l| {
+            let app = app.clone();
+            let handler = move |req, peer| app.clone().handle(req, peer);
             tokio::spawn(server::accept_loop(
                 l,
-                app.clone(),
-                options.limits,
+                gate.clone(),
+                handler,
                 stopped.clone(),
             ))
         })
         .collect();
     let watcher = match (&options.config, &options.await_config, options.watch) {
         (Some(file), _, true) | (None, Some(file), true) => {
-            Some(reload::spawn(file.clone(), app.clone())?)
+            Some(reload::spawn(file.clone(), rules.clone())?)
         }
         _ => None,
     };
     Ok(Server {
         addrs,
-        app,
         options,
+        rules,
+        reload_error: Mutex::new(None),
         stop,
         tasks,
         watcher,
@@ -175,62 +168,21 @@ impl Server {
         self.addrs[0]
     }
 
-    /// The start-up banner: version, directory, URL, rules, and the watched file.
-    pub fn banner(&self) -> String {
-        let mut s = String::new();
-        let port = self.local_addr().port();
-        let _ = writeln!(
-            s,
-            "devproxy {}  serving {}",
-            env!("CARGO_PKG_VERSION"),
-            self.options.dir.display()
-        );
-        match self.options.host.as_deref() {
-            None => {
-                let _ = writeln!(s, "  Local:   http://localhost:{port}/");
-            }
-            Some(_) => {
-                for a in &self.addrs {
-                    let _ = writeln!(s, "  Listen:  http://{a}/");
-                }
-            }
-        }
-        if self.options.port != 0 && port != self.options.port {
-            let _ = writeln!(
-                s,
-                "  (port {} was in use, so {port} is used)",
-                self.options.port
-            );
-        }
-        let rules = self.app.rules.load();
-        match &self.options.config {
-            None => {
-                let _ = writeln!(
-                    s,
-                    "  No proxy.conf.json found: serving files only (name one with --config)."
-                );
-                if let (Some(file), true) = (&self.options.await_config, self.options.watch) {
-                    let _ = writeln!(
-                        s,
-                        "  Create {} and its rules apply at once.",
-                        file.display()
-                    );
-                }
-            }
-            Some(file) => {
-                let watching = if self.options.watch {
-                    ", watching for changes"
-                } else {
-                    ""
-                };
-                let _ = writeln!(s, "  Rules from {}{watching}:", file.display());
-                s.push_str(&rules_table(&rules));
-            }
-        }
-        s
+    /// The rules in force now.
+    pub fn rules(&self) -> Arc<RuleSet> {
+        self.rules.current()
     }
 
-    /// Stops accepting, lets in-flight requests finish (up to [`server::DRAIN`]), and returns.
+    /// Reads the config file now, as the watcher does when it changes: a usable file replaces
+    /// the rules, a broken one leaves them and is logged.
+    pub fn reload(&self) {
+        if let Some(file) = self.options.config.as_ref() {
+            let mut last = self.reload_error.lock().unwrap_or_else(|e| e.into_inner());
+            reload::reload(file, &self.rules, &mut last);
+        }
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to a few seconds), and returns.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         if let Some(w) = self.watcher {
@@ -240,50 +192,4 @@ impl Server {
             let _ = t.await;
         }
     }
-}
-
-/// The rules as an aligned table, one per line, problems marked.
-pub fn rules_table(rules: &RuleSet) -> String {
-    let mut s = String::new();
-    if rules.rules.is_empty() {
-        s.push_str("    (no rules)\n");
-    }
-    let width = rules
-        .rules
-        .iter()
-        .map(|r| r.name.chars().count())
-        .max()
-        .unwrap_or(0);
-    for r in &rules.rules {
-        let pad = width - r.name.chars().count();
-        let rest = r
-            .summary
-            .strip_prefix(&format!("{} ", r.name))
-            .unwrap_or(&r.summary);
-        let _ = writeln!(s, "    {}{} {rest}", r.name, " ".repeat(pad));
-    }
-    s
-}
-
-/// Prints a rule set's diagnostics to the log, errors first.
-pub fn log_diagnostics(rules: &RuleSet) {
-    for d in rules
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-    {
-        tracing::error!("{d}");
-    }
-    for d in rules
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Warning)
-    {
-        tracing::warn!("{d}");
-    }
-}
-
-/// Resolves `--config` or the defaults, for both commands.
-pub fn resolve_config(explicit: Option<&Path>) -> Option<PathBuf> {
-    explicit.map(Path::to_path_buf).or_else(default_config)
 }

@@ -13,13 +13,13 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
 /// The tracing target of request lines.
-pub const ACCESS: &str = "devproxy::access";
+pub(crate) const ACCESS: &str = "devproxy::access";
 
 const CLOCK: &[FormatItem<'static>] = format_description!("[hour]:[minute]:[second]");
 
 /// Sets up logging. Call before the runtime starts threads: the local UTC offset can only be
 /// read safely while the process is single-threaded.
-pub fn init(verbosity: i8) {
+pub(crate) fn init(verbosity: i8) {
     let offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
     let default = match verbosity {
         i8::MIN..=-1 => "error",

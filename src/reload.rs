@@ -11,14 +11,16 @@ use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 use crate::config::{LoadError, Severity};
-use crate::rules::RuleSet;
-use crate::service::App;
+use crate::rules::{LiveRules, RuleSet, Summary};
 
 /// Editors write a file in several steps; wait this long after the last event before loading.
-pub const DEBOUNCE: Duration = Duration::from_millis(40);
+const DEBOUNCE: Duration = Duration::from_millis(40);
 
 /// Starts watching `file`; the watcher lives as long as the returned task.
-pub fn spawn(file: PathBuf, app: Arc<App>) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+pub(crate) fn spawn(
+    file: PathBuf,
+    rules: Arc<LiveRules>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let (tx, mut rx) = mpsc::unbounded_channel::<()>();
     let name = file.file_name().map(|n| n.to_os_string());
     // Editors that save by writing a new file and renaming it over the old one replace the
@@ -54,16 +56,16 @@ pub fn spawn(file: PathBuf, app: Arc<App>) -> anyhow::Result<tokio::task::JoinHa
             tokio::time::sleep(DEBOUNCE).await;
             while rx.try_recv().is_ok() {}
             tracing::debug!("{} changed on disk; reading it", file.display());
-            reload(&file, &app, &mut last_error);
+            reload(&file, &rules, &mut last_error);
         }
     }))
 }
 
 /// Loads the file once and swaps it in if it is usable and different.
-pub fn reload(file: &Path, app: &App, last_error: &mut Option<LoadError>) {
-    match RuleSet::load(file).map(|set| set.with_cli_rules(&app.cli_rules)) {
+pub(crate) fn reload(file: &Path, rules: &LiveRules, last_error: &mut Option<LoadError>) {
+    match rules.load(file) {
         Ok(new) => {
-            let old = app.rules.load();
+            let old = rules.current();
             let changes = diff(&old, &new);
             let same_diagnostics = old.diagnostics == new.diagnostics;
             if changes.is_empty() && same_diagnostics && last_error.is_none() {
@@ -78,7 +80,7 @@ pub fn reload(file: &Path, app: &App, last_error: &mut Option<LoadError>) {
                 }
             }
             let count = new.rules.len();
-            app.rules.store(Arc::new(new));
+            rules.replace(new);
             *last_error = None;
             if changes.is_empty() {
                 tracing::info!("{} reloaded, rules unchanged", file.display());
@@ -104,22 +106,22 @@ pub fn reload(file: &Path, app: &App, last_error: &mut Option<LoadError>) {
 }
 
 /// Lines saying what changed between two rule sets: `+ added`, `- removed`, `~ changed`.
-pub fn diff(old: &RuleSet, new: &RuleSet) -> Vec<String> {
-    let before: HashMap<&str, &str> = old
+fn diff(old: &RuleSet, new: &RuleSet) -> Vec<String> {
+    let before: HashMap<&str, &Summary> = old
         .rules
         .iter()
-        .map(|r| (r.name.as_str(), r.summary.as_str()))
+        .map(|r| (r.name.as_str(), &r.summary))
         .collect();
-    let after: HashMap<&str, &str> = new
+    let after: HashMap<&str, &Summary> = new
         .rules
         .iter()
-        .map(|r| (r.name.as_str(), r.summary.as_str()))
+        .map(|r| (r.name.as_str(), &r.summary))
         .collect();
     let mut out = Vec::new();
     for r in &new.rules {
         match before.get(r.name.as_str()) {
-            None => out.push(format!("+ {}", r.summary)),
-            Some(s) if *s != r.summary => out.push(format!("~ {}", r.summary)),
+            None => out.push(format!("+ {}", r.describe())),
+            Some(s) if **s != r.summary => out.push(format!("~ {}", r.describe())),
             _ => {}
         }
     }

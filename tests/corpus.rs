@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use devproxy::rules::RuleSet;
+use devproxy::RuleSet;
 
 #[test]
 fn every_corpus_file_loads() {
@@ -22,8 +22,8 @@ fn every_corpus_file_loads() {
     let mut usable = 0;
     for f in &files {
         let set = RuleSet::load(f).unwrap_or_else(|e| panic!("{e}"));
-        assert!(!set.rules.is_empty(), "{}: no rules", f.display());
-        if set.rules.iter().any(|r| r.problem.is_none()) {
+        assert!(!set.rules().is_empty(), "{}: no rules", f.display());
+        if set.rules().iter().any(|r| r.problem().is_none()) {
             usable += 1;
         }
     }
@@ -40,8 +40,8 @@ fn bundled_configs_load_without_diagnostics() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     for file in ["proxy.conf.example.json", "fixtures/proxy.conf.json"] {
         let set = RuleSet::load(&root.join(file)).unwrap_or_else(|e| panic!("{e}"));
-        let messages: Vec<String> = set.diagnostics.iter().map(|d| d.to_string()).collect();
+        let messages: Vec<String> = set.diagnostics().iter().map(|d| d.to_string()).collect();
         assert!(messages.is_empty(), "{file}: {messages:?}");
-        assert!(set.rules.len() >= 3, "{file}");
+        assert!(set.rules().len() >= 3, "{file}");
     }
 }

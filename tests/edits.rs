@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::*;
-use devproxy::rules::RuleSet;
+use devproxy::RuleSet;
 use futures_util::{SinkExt, StreamExt};
 use http::{Request, Response};
 use http_body_util::BodyExt;
@@ -34,10 +34,9 @@ fn load_error(text: Option<&str>, dir: bool) -> String {
 }
 
 fn rule_errors(text: &str) -> Vec<String> {
-    let file = Path::new("p.json");
-    let spec = devproxy::config::parse(file, text).unwrap();
-    RuleSet::from_spec(file, spec)
-        .diagnostics
+    RuleSet::parse(Path::new("p.json"), text)
+        .unwrap()
+        .diagnostics()
         .iter()
         .map(|d| d.to_string())
         .collect()
@@ -201,7 +200,6 @@ async fn a_thousand_reloads_with_connections_open() {
     );
 
     let rss_before = rss_kib();
-    let mut last_error = None;
     for i in 0..1000 {
         let text = match i % 3 {
             0 => config_a.as_str(),
@@ -209,7 +207,7 @@ async fn a_thousand_reloads_with_connections_open() {
             _ => "{ broken",
         };
         std::fs::write(&p.config, text).unwrap();
-        devproxy::reload::reload(&p.config, &p.server.app, &mut last_error);
+        p.server.reload();
         if i % 100 == 0 {
             ws.send(Message::text(format!("ping {i}"))).await.unwrap();
             assert_eq!(
@@ -220,9 +218,7 @@ async fn a_thousand_reloads_with_connections_open() {
     }
     let rss_after = rss_kib();
     // The last write was a good one (i = 999 → config_a); the broken ones never took.
-    let upstream = p.server.app.rules.load().rules[2]
-        .upstream_url("/v")
-        .unwrap();
+    let upstream = p.server.rules().rules()[2].upstream_url("/v").unwrap();
     assert_eq!(upstream, "http://localhost:1/v");
     release_tx.send(true).unwrap();
     let rest = dl.collect().await.unwrap().to_bytes();

@@ -6,15 +6,11 @@
 
 use std::path::Path;
 
-use devproxy::config;
-use devproxy::rules::RuleSet;
+use devproxy::RuleSet;
 use proptest::prelude::*;
 
 fn rule_set(text: &str) -> Option<RuleSet> {
-    let file = Path::new("fuzz.json");
-    config::parse(file, text)
-        .ok()
-        .map(|spec| RuleSet::from_spec(file, spec))
+    RuleSet::parse(Path::new("fuzz.json"), text).ok()
 }
 
 /// JSON-ish text built from the pieces real configs are made of, so the search reaches
@@ -89,13 +85,13 @@ proptest! {
     #[test]
     fn loader_never_panics_on_config_shaped_text(text in config_text()) {
         if let Some(set) = rule_set(&text) {
-            for d in &set.diagnostics {
+            for d in set.diagnostics() {
                 prop_assert!(d.pos.line >= 1, "{d}");
             }
-            for r in &set.rules {
-                prop_assert!(!r.summary.is_empty());
+            for r in set.rules() {
+                prop_assert!(r.describe().starts_with(r.name()));
                 // A usable rule always builds a URL on its target.
-                if r.problem.is_none() && r.router.is_empty() {
+                if r.problem().is_none() {
                     if let Some(url) = r.upstream_url("/api/x?y=1") {
                         prop_assert!(url.starts_with("http://") || url.starts_with("https://"), "{url}");
                     }
@@ -124,7 +120,7 @@ proptest! {
             serde_quote(&replacement)
         );
         if let Some(set) = rule_set(&text) {
-            if let Some(rule) = set.rules.first() {
+            if let Some(rule) = set.rules().first() {
                 if let Some(url) = rule.upstream_url(&path) {
                     prop_assert!(url.starts_with("http://localhost:1/base"), "{url}");
                 }

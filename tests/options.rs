@@ -290,12 +290,12 @@ async fn variables_from_the_environment_and_dotenv() {
         }"#,
     )
     .unwrap();
-    let set = devproxy::rules::RuleSet::load(&config).unwrap();
+    let set = devproxy::RuleSet::load(&config).unwrap();
     assert_eq!(
-        set.rules[1].upstream_url("/dflt").as_deref(),
+        set.rules()[1].upstream_url("/dflt").as_deref(),
         Some("http://127.0.0.1:1/dflt")
     );
-    let messages: Vec<String> = set.diagnostics.iter().map(|d| d.to_string()).collect();
+    let messages: Vec<String> = set.diagnostics().iter().map(|d| d.to_string()).collect();
     assert_eq!(messages.len(), 1, "{messages:?}");
     assert!(
         messages[0].contains(
@@ -416,11 +416,26 @@ async fn proxy_fallback_follows_create_react_apps_rules() {
         let r = send(with_accept("GET", "/assets/app.js", "*/*")).await;
         assert!(r.text().contains("console.log"), "files are served");
     }
-    let err = devproxy::config::fallback_url(tmp.path().join("missing.json").to_str().unwrap())
-        .unwrap_err();
+    let start_with_fallback = |fallback: String| {
+        let site = tmp.path().to_path_buf();
+        async move {
+            let options = devproxy::Options {
+                dir: site,
+                port: 0,
+                fallback: Some(fallback),
+                ..devproxy::Options::default()
+            };
+            devproxy::start(options)
+                .await
+                .err()
+                .expect("devproxy refuses to start")
+        }
+    };
+    let missing = tmp.path().join("missing.json");
+    let err = start_with_fallback(missing.display().to_string()).await;
     assert!(format!("{err:#}").contains("not a URL, and"), "{err:#}");
     std::fs::write(&pkg, r#"{ "name": "app" }"#).unwrap();
-    let err = devproxy::config::fallback_url(pkg.to_str().unwrap()).unwrap_err();
+    let err = start_with_fallback(pkg.display().to_string()).await;
     assert_eq!(
         format!("{err:#}"),
         format!("{}: has no \"proxy\" field", pkg.display())

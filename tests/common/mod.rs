@@ -20,7 +20,34 @@ use hyper_util::server::conn::auto;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-pub use devproxy::body::{self, Body};
+pub use body::Body;
+
+/// Bodies for test backends and clients: one boxed type, as devproxy uses.
+pub mod body {
+    use bytes::Bytes;
+    use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Empty, Full};
+
+    pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+    pub type Body = UnsyncBoxBody<Bytes, BoxError>;
+
+    pub fn boxed<B>(body: B) -> Body
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        body.map_err(Into::into).boxed_unsync()
+    }
+
+    pub fn empty() -> Body {
+        Empty::new().map_err(|never| match never {}).boxed_unsync()
+    }
+
+    pub fn full(bytes: impl Into<Bytes>) -> Body {
+        Full::new(bytes.into())
+            .map_err(|never| match never {})
+            .boxed_unsync()
+    }
+}
 
 /// devproxy running in this process, with its site and config in a temporary folder.
 pub struct Proxy {

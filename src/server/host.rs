@@ -1,6 +1,7 @@
 //! The Host check: DNS-rebinding protection, and no forward proxying by absolute-form targets.
 
 use std::borrow::Cow;
+use std::fmt;
 use std::net::IpAddr;
 
 use http::{header, Request, Response, StatusCode};
@@ -10,13 +11,13 @@ use crate::body::{self, Body};
 /// DNS-rebinding protection: only requests addressed to this machine by a local name, an IP
 /// literal, or a name the user allowed are served (as Vite's and webpack's `allowedHosts`).
 #[derive(Debug, Clone, Default)]
-pub struct HostCheck {
+pub(crate) struct HostCheck {
     /// Lower-cased names; a leading `.` allows the name and all its subdomains; `all` allows any.
     allowed: Vec<String>,
 }
 
 impl HostCheck {
-    pub fn new(allowed: &[String]) -> Self {
+    pub(crate) fn new(allowed: &[String]) -> Self {
         HostCheck {
             allowed: allowed
                 .iter()
@@ -55,12 +56,7 @@ impl HostCheck {
         if !(port.is_empty() || port_ok(port)) {
             return Err(());
         }
-        let name_ok = |h: &str| {
-            !h.is_empty()
-                && h.bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_'))
-        };
-        if !host.starts_with('[') && !name_ok(host) {
+        if !host.starts_with('[') && !crate::url::is_host_name(host) {
             return Err(());
         }
         Ok(Some(if host.bytes().any(|b| b.is_ascii_uppercase()) {
@@ -72,7 +68,7 @@ impl HostCheck {
 
     fn allows(&self, host: &str) -> bool {
         let bare = host.trim_end_matches('.');
-        if bare == "localhost" || bare.ends_with(".localhost") {
+        if crate::url::is_localhost(bare) {
             return true;
         }
         if host.starts_with('[') || bare.parse::<IpAddr>().is_ok() {
@@ -86,44 +82,73 @@ impl HostCheck {
         })
     }
 
-    /// The refusal for a request that is not addressed to us, or `None` to serve it.
-    pub fn refusal<B>(&self, req: &Request<B>) -> Option<Response<Body>> {
-        match Self::host_of(req) {
-            Err(()) => Some(body::text(
+    /// `Ok` when the request is addressed to this machine, else why it is refused.
+    pub(crate) fn check<B>(&self, req: &Request<B>) -> Result<(), Refusal> {
+        let host = Self::host_of(req)
+            .map_err(|()| Refusal::Malformed)?
+            .ok_or(Refusal::NoHost)?;
+        if !self.allows(&host) {
+            return Err(Refusal::NotAllowed(host.into_owned()));
+        }
+        // An absolute-form target must name the same host: devproxy is no forward proxy.
+        match req.uri().host() {
+            Some(uh) if req.version() < http::Version::HTTP_2 && !same_host(uh, &host) => {
+                Err(Refusal::ForwardProxy)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Why a request is refused by the Host check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Two Host headers, or one that is not `name[:port]`.
+    Malformed,
+    NoHost,
+    /// An absolute-form target naming another host than Host.
+    ForwardProxy,
+    /// A name that is not local and not allowed: DNS rebinding, or a name to allow.
+    NotAllowed(String),
+}
+
+impl fmt::Display for Refusal {
+    /// The reason, for the log.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Malformed => f.write_str("malformed Host header"),
+            Refusal::NoHost => f.write_str("no Host header"),
+            Refusal::ForwardProxy => f.write_str("request target names another host"),
+            Refusal::NotAllowed(h) => {
+                write!(f, "host \"{h}\" is not allowed (use --allowed-host {h})")
+            }
+        }
+    }
+}
+
+impl Refusal {
+    /// The answer the client gets.
+    pub(crate) fn response(&self) -> Response<Body> {
+        match self {
+            Refusal::Malformed => body::text(
                 StatusCode::BAD_REQUEST,
                 "400 Bad Request: the Host header is malformed",
-            )),
-            Ok(None) => Some(body::text(
+            ),
+            Refusal::NoHost => body::text(
                 StatusCode::BAD_REQUEST,
                 "400 Bad Request: the request has no Host header",
-            )),
-            Ok(Some(h)) if self.allows(&h) => {
-                // An absolute-form target must name the same host: devproxy is no forward proxy.
-                match req.uri().host() {
-                    Some(uh) if req.version() < http::Version::HTTP_2 && !same_host(uh, &h) => Some(body::text(
-                        StatusCode::BAD_REQUEST,
-                        "400 Bad Request: the request target names another host than Host; devproxy is not a forward proxy",
-                    )),
-                    _ => None,
-                }
-            }
-            Ok(Some(h)) => Some(body::text(
+            ),
+            Refusal::ForwardProxy => body::text(
+                StatusCode::BAD_REQUEST,
+                "400 Bad Request: the request target names another host than Host; devproxy is not a forward proxy",
+            ),
+            Refusal::NotAllowed(h) => body::text(
                 StatusCode::FORBIDDEN,
                 format!(
                     "403 Forbidden: requests for host \"{h}\" are refused (DNS-rebinding protection).\n\
                      If you reach devproxy by this name on purpose, start it with --allowed-host {h}"
                 ),
-            )),
-        }
-    }
-
-    /// Why a request was refused, for the log.
-    pub fn reason<B>(&self, req: &Request<B>) -> String {
-        match Self::host_of(req) {
-            Ok(Some(h)) if self.allows(&h) => "request target names another host".into(),
-            Ok(Some(h)) => format!("host \"{h}\" is not allowed (use --allowed-host {h})"),
-            Ok(None) => "no Host header".into(),
-            Err(()) => "malformed Host header".into(),
+            ),
         }
     }
 }
@@ -134,9 +159,7 @@ fn port_ok(rest: &str) -> bool {
 }
 
 fn same_host(a: &str, b: &str) -> bool {
-    a.trim_start_matches('[')
-        .trim_end_matches(']')
-        .eq_ignore_ascii_case(b.trim_start_matches('[').trim_end_matches(']'))
+    crate::url::unbracket(a).eq_ignore_ascii_case(crate::url::unbracket(b))
 }
 
 #[cfg(test)]
@@ -152,9 +175,9 @@ mod tests {
     }
 
     fn status(check: &HostCheck, host: &str) -> u16 {
-        match check.refusal(&req(host)) {
-            None => 200,
-            Some(r) => r.status().as_u16(),
+        match check.check(&req(host)) {
+            Ok(()) => 200,
+            Err(r) => r.response().status().as_u16(),
         }
     }
 

@@ -1,9 +1,32 @@
-//! The command line: `devproxy serve` and `devproxy check`. Every option also reads
-//! `DEVPROXY_<NAME>` from the environment.
+//! The command line: `devproxy serve` and `devproxy check`, their arguments (every option
+//! also reads `DEVPROXY_<NAME>` from the environment), the banner and the rules table.
 
-use std::path::PathBuf;
+mod banner;
+mod check;
+mod serve;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Check(args) => check::run(args),
+    }
+}
+
+/// `--config`, else `./proxy.conf.json`, else `./src/proxy.conf.json` (Angular keeps it there).
+fn config_file(explicit: Option<&Path>) -> Option<PathBuf> {
+    explicit.map(Path::to_path_buf).or_else(|| {
+        ["proxy.conf.json", "src/proxy.conf.json"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file())
+    })
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -99,7 +122,7 @@ pub struct Verbosity {
 }
 
 impl Verbosity {
-    pub fn level(&self) -> i8 {
+    fn level(&self) -> i8 {
         if self.quiet {
             -1
         } else {

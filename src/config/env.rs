@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::jsonc::{Kind, Pos, Value};
+use crate::config::jsonc::{Kind, Pos, Value};
 
 /// Where variables come from: the process environment first, then `.env`.
 #[derive(Debug, Clone, Default)]
-pub struct Vars {
+pub(crate) struct Vars {
     dotenv: HashMap<String, String>,
     /// Values that win over everything (tests, embedding); empty in normal use.
     overrides: HashMap<String, String>,
@@ -27,6 +27,7 @@ impl Vars {
     }
 
     /// Variables from a map only (no environment), for tests.
+    #[cfg(test)]
     pub fn from_map(map: HashMap<String, String>) -> Vars {
         Vars {
             dotenv: HashMap::new(),
@@ -48,7 +49,7 @@ impl Vars {
 }
 
 /// `KEY=VALUE` lines; `#` comments, `export ` prefixes and surrounding quotes are allowed.
-pub fn parse_dotenv(text: &str) -> HashMap<String, String> {
+pub(crate) fn parse_dotenv(text: &str) -> HashMap<String, String> {
     let mut out = HashMap::new();
     for line in text.lines() {
         let line = line.trim();
@@ -75,7 +76,7 @@ pub fn parse_dotenv(text: &str) -> HashMap<String, String> {
 
 /// Expands every string (keys too) in place. Strings that name an unset variable without a
 /// default are left as written and reported by position.
-pub fn expand_tree(v: &mut Value, vars: &Vars, failures: &mut HashMap<Pos, String>) {
+pub(crate) fn expand_tree(v: &mut Value, vars: &Vars, failures: &mut HashMap<Pos, String>) {
     match &mut v.kind {
         Kind::String(s) => match expand(s, vars) {
             Ok(Some(new)) => *s = new,
@@ -105,7 +106,7 @@ pub fn expand_tree(v: &mut Value, vars: &Vars, failures: &mut HashMap<Pos, Strin
 
 /// Expands `${NAME}`, `${NAME:-default}` (unset or empty) and `${NAME-default}` (unset);
 /// `$${` is a literal `${`. `Ok(None)` when there is nothing to expand.
-pub fn expand(s: &str, vars: &Vars) -> Result<Option<String>, String> {
+pub(crate) fn expand(s: &str, vars: &Vars) -> Result<Option<String>, String> {
     if !s.contains("${") {
         return Ok(None);
     }

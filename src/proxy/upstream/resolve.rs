@@ -13,35 +13,31 @@ use std::task::{Context, Poll};
 use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
 use tower::Service;
 
+/// A host name that did not resolve: its own type, so failures are told apart by type.
+#[derive(Debug, thiserror::Error)]
+#[error("failed to look up {host}: {source}")]
+pub(crate) struct ResolveError {
+    pub host: String,
+    source: std::io::Error,
+}
+
 /// The resolver of the upstream connector.
 #[derive(Clone, Debug)]
-pub struct Resolver {
+pub(crate) struct Resolver {
     gai: GaiResolver,
 }
 
-impl Default for Resolver {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Resolver {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Resolver {
             gai: GaiResolver::new(),
         }
     }
 }
 
-/// Whether `host` is a loopback name under RFC 6761.
-pub fn is_localhost(host: &str) -> bool {
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    host == "localhost" || host.ends_with(".localhost")
-}
-
 impl Service<Name> for Resolver {
     type Response = std::vec::IntoIter<SocketAddr>;
-    type Error = std::io::Error;
+    type Error = ResolveError;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -49,28 +45,20 @@ impl Service<Name> for Resolver {
     }
 
     fn call(&mut self, name: Name) -> Self::Future {
-        if is_localhost(name.as_str()) {
+        if crate::url::is_localhost(name.as_str()) {
             let both = vec![
                 SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
                 SocketAddr::from((Ipv6Addr::LOCALHOST, 0)),
             ];
             return Box::pin(std::future::ready(Ok(both.into_iter())));
         }
+        let host = name.as_str().to_string();
         let lookup = self.gai.call(name);
-        Box::pin(async move { Ok(lookup.await?.collect::<Vec<_>>().into_iter()) })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loopback_names() {
-        assert!(is_localhost("localhost"));
-        assert!(is_localhost("LOCALHOST."));
-        assert!(is_localhost("api.localhost"));
-        assert!(!is_localhost("localhost.example.com"));
-        assert!(!is_localhost("mylocalhost"));
+        Box::pin(async move {
+            match lookup.await {
+                Ok(addrs) => Ok(addrs.collect::<Vec<_>>().into_iter()),
+                Err(source) => Err(ResolveError { host, source }),
+            }
+        })
     }
 }

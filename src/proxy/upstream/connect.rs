@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use http::{HeaderValue, Uri};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
@@ -16,8 +17,11 @@ use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::client::proxy::matcher::{Intercept, Matcher};
 use tower::Service;
 
+use super::resolve::Resolver;
 use crate::body::BoxError;
-use crate::resolve::{self, Resolver};
+
+/// How long connecting to a backend may take before the request gets a 504.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where upstream proxies are, as read from the environment (or given by a test).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -53,10 +57,10 @@ impl ProxySettings {
 }
 
 /// A connection of any route, as one type for the pooled client.
-pub trait Io: hyper::rt::Read + hyper::rt::Write + Connection + Unpin + Send {}
+pub(crate) trait Io: hyper::rt::Read + hyper::rt::Write + Connection + Unpin + Send {}
 impl<T: hyper::rt::Read + hyper::rt::Write + Connection + Unpin + Send> Io for T {}
 
-pub type BoxIo = Box<dyn Io>;
+pub(crate) type BoxIo = Box<dyn Io>;
 
 impl Connection for BoxIo {
     fn connected(&self) -> Connected {
@@ -69,7 +73,7 @@ type Tunneled = HttpsConnector<Tunnel<HttpConnector<Resolver>>>;
 
 /// The upstream connector: picks direct, tunnel or forward per destination.
 #[derive(Clone)]
-pub struct Connector {
+pub(crate) struct Connector {
     direct: Direct,
     http: HttpConnector<Resolver>,
     tls: Arc<rustls::ClientConfig>,
@@ -85,7 +89,7 @@ struct Proxies {
     matcher: Matcher,
 }
 
-enum Route {
+enum Via {
     Direct,
     Tunnel(Intercept),
     Forward(Intercept),
@@ -93,10 +97,13 @@ enum Route {
 
 impl Connector {
     /// A connector with `tls` for https targets and, when `proxies` name any, proxy routes.
-    pub fn new(tls: rustls::ClientConfig, proxies: &ProxySettings) -> Result<Connector, String> {
+    pub(crate) fn new(
+        tls: rustls::ClientConfig,
+        proxies: &ProxySettings,
+    ) -> Result<Connector, String> {
         let mut http = HttpConnector::new_with_resolver(Resolver::new());
         http.enforce_http(false);
-        http.set_connect_timeout(Some(crate::proxy::CONNECT_TIMEOUT));
+        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
         http.set_nodelay(true);
         let tls = Arc::new(tls);
         let direct = HttpsConnectorBuilder::new()
@@ -137,7 +144,7 @@ impl Connector {
     }
 
     /// The same connector without proxies (a rule with `"envProxy": false`).
-    pub fn direct_only(&self) -> Connector {
+    pub(crate) fn direct_only(&self) -> Connector {
         Connector {
             proxies: None,
             ..self.clone()
@@ -145,46 +152,43 @@ impl Connector {
     }
 
     /// The same connector for upgrades: proxied http destinations are tunnelled too.
-    pub fn for_upgrades(&self) -> Connector {
+    pub(crate) fn for_upgrades(&self) -> Connector {
         Connector {
             tunnel_http: true,
             ..self.clone()
         }
     }
 
-    fn route(&self, dst: &Uri) -> Route {
+    fn via(&self, dst: &Uri) -> Via {
         let Some(p) = &self.proxies else {
-            return Route::Direct;
+            return Via::Direct;
         };
-        let host = dst.host().unwrap_or("");
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        let loopback =
-            resolve::is_localhost(bare) || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        let bare = crate::url::unbracket(dst.host().unwrap_or(""));
+        let loopback = crate::url::is_localhost(bare)
+            || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
         match p.matcher.intercept(dst) {
-            Some(_) if loopback => Route::Direct,
+            Some(_) if loopback => Via::Direct,
             // Plain http requests go to the proxy in absolute form; anything else (https, and
             // upgrades, which stop being HTTP) through a CONNECT tunnel.
-            Some(via) if dst.scheme_str() == Some("http") && !self.tunnel_http => {
-                Route::Forward(via)
-            }
-            Some(via) => Route::Tunnel(via),
-            None => Route::Direct,
+            Some(via) if dst.scheme_str() == Some("http") && !self.tunnel_http => Via::Forward(via),
+            Some(via) => Via::Tunnel(via),
+            None => Via::Direct,
         }
     }
 
     /// The `Proxy-Authorization` a plain http request needs when it goes to a proxy.
-    pub fn forward_auth(&self, dst: &Uri) -> Option<HeaderValue> {
-        match self.route(dst) {
-            Route::Forward(via) => via.basic_auth().cloned(),
+    pub(crate) fn forward_auth(&self, dst: &Uri) -> Option<HeaderValue> {
+        match self.via(dst) {
+            Via::Forward(via) => via.basic_auth().cloned(),
             _ => None,
         }
     }
 
     /// Says how `dst` would be reached, for error messages.
-    pub fn describe_route(&self, dst: &Uri) -> Option<String> {
-        match self.route(dst) {
-            Route::Direct => None,
-            Route::Tunnel(via) | Route::Forward(via) => {
+    pub(crate) fn describe_route(&self, dst: &Uri) -> Option<String> {
+        match self.via(dst) {
+            Via::Direct => None,
+            Via::Tunnel(via) | Via::Forward(via) => {
                 Some(format!("through the proxy {}", via.uri()))
             }
         }
@@ -222,12 +226,12 @@ impl Service<Uri> for Connector {
     }
 
     fn call(&mut self, dst: Uri) -> Self::Future {
-        match self.route(&dst) {
-            Route::Direct => {
+        match self.via(&dst) {
+            Via::Direct => {
                 let mut direct = self.direct.clone();
                 Box::pin(async move { Ok(Box::new(direct.call(dst).await?) as BoxIo) })
             }
-            Route::Tunnel(via) => {
+            Via::Tunnel(via) => {
                 let mut tunnel = Tunnel::new(via.uri().clone(), self.http.clone());
                 if let Some(auth) = via.basic_auth() {
                     tunnel = tunnel.with_auth(auth.clone());
@@ -239,7 +243,7 @@ impl Service<Uri> for Connector {
                     .wrap_connector(tunnel);
                 Box::pin(async move { Ok(Box::new(tls.call(dst).await?) as BoxIo) })
             }
-            Route::Forward(via) => {
+            Via::Forward(via) => {
                 let mut http = self.http.clone();
                 let proxy = via.uri().clone();
                 Box::pin(async move {

@@ -22,13 +22,13 @@ impl fmt::Display for Pos {
 
 /// A parsed value and where it starts.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Value {
+pub(crate) struct Value {
     pub pos: Pos,
     pub kind: Kind,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Null,
     Bool(bool),
     /// The number as written, and its value.
@@ -40,7 +40,7 @@ pub enum Kind {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Member {
+pub(crate) struct Member {
     pub key: String,
     pub key_pos: Pos,
     pub value: Value,
@@ -69,7 +69,7 @@ impl Value {
 
 /// A syntax error: where, and what was expected.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyntaxError {
+pub(crate) struct SyntaxError {
     pub pos: Pos,
     pub message: String,
 }
@@ -81,7 +81,7 @@ impl fmt::Display for SyntaxError {
 }
 
 /// Parses a whole JSONC document.
-pub fn parse(text: &str) -> Result<Value, SyntaxError> {
+pub(crate) fn parse(text: &str) -> Result<Value, SyntaxError> {
     let mut p = Parser {
         chars: text.chars().collect(),
         i: 0,

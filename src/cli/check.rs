@@ -3,12 +3,25 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::process::ExitCode;
 
+use super::CheckArgs;
 use crate::config::Severity;
 use crate::rules::RuleSet;
 
+pub(super) fn run(args: CheckArgs) -> ExitCode {
+    let file = super::config_file(args.config.as_deref());
+    let code = check(
+        file.as_deref(),
+        &args.paths,
+        &mut std::io::stdout(),
+        &mut std::io::stderr(),
+    );
+    ExitCode::from(code)
+}
+
 /// Runs the check and returns the exit code: 0 usable (warnings allowed), 1 errors.
-pub fn run(file: Option<&Path>, paths: &[String], out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+fn check(file: Option<&Path>, paths: &[String], out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let Some(file) = file else {
         let _ = writeln!(
             err,
@@ -30,7 +43,7 @@ pub fn run(file: Option<&Path>, paths: &[String], out: &mut dyn Write, err: &mut
         file.display(),
         if n == 1 { "" } else { "s" }
     );
-    let _ = write!(out, "{}", crate::rules_table(&rules));
+    let _ = write!(out, "{}", super::banner::rules_table(&rules));
     for d in &rules.diagnostics {
         let _ = writeln!(err, "{d}");
     }

@@ -1,0 +1,77 @@
+//! What `serve` prints at start and `check` prints first: where devproxy listens and the rules
+//! as it understood them.
+
+use std::fmt::Write as _;
+
+use crate::rules::RuleSet;
+use crate::Server;
+
+/// The start-up banner: version, directory, URL, rules, and the watched file.
+pub(super) fn banner(server: &Server) -> String {
+    let mut s = String::new();
+    let options = &server.options;
+    let port = server.local_addr().port();
+    let _ = writeln!(
+        s,
+        "devproxy {}  serving {}",
+        env!("CARGO_PKG_VERSION"),
+        options.dir.display()
+    );
+    match options.host.as_deref() {
+        None => {
+            let _ = writeln!(s, "  Local:   http://localhost:{port}/");
+        }
+        Some(_) => {
+            for a in &server.addrs {
+                let _ = writeln!(s, "  Listen:  http://{a}/");
+            }
+        }
+    }
+    if options.port != 0 && port != options.port {
+        let _ = writeln!(s, "  (port {} was in use, so {port} is used)", options.port);
+    }
+    match (&options.config, &options.await_config) {
+        (None, awaited) => {
+            let _ = writeln!(
+                s,
+                "  No proxy.conf.json found: serving files only (name one with --config)."
+            );
+            if let (Some(file), true) = (awaited, options.watch) {
+                let _ = writeln!(
+                    s,
+                    "  Create {} and its rules apply at once.",
+                    file.display()
+                );
+            }
+        }
+        (Some(file), _) => {
+            let watching = if options.watch {
+                ", watching for changes"
+            } else {
+                ""
+            };
+            let _ = writeln!(s, "  Rules from {}{watching}:", file.display());
+            s.push_str(&rules_table(&server.rules()));
+        }
+    }
+    s
+}
+
+/// The rules as an aligned table, one per line, problems marked.
+pub(super) fn rules_table(rules: &RuleSet) -> String {
+    let mut s = String::new();
+    if rules.rules.is_empty() {
+        s.push_str("    (no rules)\n");
+    }
+    let width = rules
+        .rules
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for r in &rules.rules {
+        let pad = width - r.name.chars().count();
+        let _ = writeln!(s, "    {}{} {}", r.name, " ".repeat(pad), r.summary);
+    }
+    s
+}

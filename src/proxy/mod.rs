@@ -1,0 +1,121 @@
+//! Forwarding: a request that a rule took goes to the rule's backend through the shared pooled
+//! client, streaming both ways, with headers, cookies and redirects rewritten as the rule says;
+//! upgrades are tunnelled; failures become 502/504 answers that say what went wrong.
+
+mod attempt;
+mod cookies;
+mod failure;
+mod headers;
+mod location;
+mod upgrade;
+mod upstream;
+
+use http::{header, Method, Request, Response, Uri};
+use hyper::body::Incoming;
+
+pub(crate) use attempt::Attempt;
+pub use upstream::ProxySettings;
+pub(crate) use upstream::Upstream;
+
+use crate::body::{self, Body};
+use crate::rules::Rule;
+use crate::server::Peer;
+
+/// The result of forwarding, for the request log.
+pub(crate) struct Outcome {
+    pub response: Response<Body>,
+    pub upstream: String,
+    /// The cause, when devproxy answered for a backend that failed.
+    pub failure: Option<String>,
+}
+
+/// How many redirects `followRedirects` follows before handing the last one to the browser.
+const MAX_REDIRECTS: usize = 10;
+
+/// Forwards one request a rule took: upgrades are tunnelled (or refused), everything else is
+/// sent through the pool and the answer streamed back.
+pub(crate) async fn handle(
+    upstream: &Upstream,
+    rule: &Rule,
+    req: Request<Incoming>,
+    peer: Peer,
+) -> Outcome {
+    if let Some(problem) = &rule.problem {
+        let cause = format!("the rule cannot be used: {problem}");
+        return Attempt::new(rule, &req).fail(http::StatusCode::BAD_GATEWAY, cause);
+    }
+    match upgrade::dispatch_upgrade(upstream, rule, req, peer).await {
+        Ok(outcome) => outcome,
+        Err(req) => forward(upstream, rule, req, peer).await,
+    }
+}
+
+/// Forwards one plain request and returns the backend's response, streaming, or a 502/504.
+async fn forward(upstream: &Upstream, rule: &Rule, req: Request<Incoming>, peer: Peer) -> Outcome {
+    let mut attempt = Attempt::new(rule, &req);
+    let mut out = match attempt.request(req, peer, false) {
+        Ok(r) => r,
+        Err(failed) => return *failed,
+    };
+    let pool = upstream.pool_for(rule);
+    attempt.via = pool.connector.describe_route(out.uri());
+    if let Some(auth) = pool.connector.forward_auth(out.uri()) {
+        out.headers_mut().insert(header::PROXY_AUTHORIZATION, auth);
+    }
+    // Only a request without a body can be sent again to a redirect's target: a streamed
+    // body is gone once sent.
+    let replay = (rule.follow_redirects && http_body::Body::is_end_stream(out.body()))
+        .then(|| (out.method().clone(), out.headers().clone()));
+    let mut res = match attempt.respond(pool.client.request(out)).await {
+        Ok(res) => res,
+        Err(failed) => return *failed,
+    };
+    if let Some((method, headers)) = replay {
+        res = match follow(&mut attempt, &pool.client, res, method, headers).await {
+            Ok(res) => res,
+            Err(failed) => return *failed,
+        };
+    }
+    attempt.relay(res)
+}
+
+/// `followRedirects`: sends the request again to each redirect's target, up to
+/// [`MAX_REDIRECTS`] times, and returns the last answer.
+async fn follow(
+    attempt: &mut Attempt<'_>,
+    client: &hyper_util::client::legacy::Client<upstream::Connector, Body>,
+    mut res: Response<Incoming>,
+    mut method: Method,
+    headers: http::HeaderMap,
+) -> Result<Response<Incoming>, Box<Outcome>> {
+    for _ in 0..MAX_REDIRECTS {
+        let status = res.status().as_u16();
+        if !matches!(status, 301 | 302 | 303 | 307 | 308) {
+            break;
+        }
+        let Some(next) = res
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| location::resolve(&attempt.url, l))
+        else {
+            break;
+        };
+        if status == 303 || (matches!(status, 301 | 302) && method == Method::POST) {
+            method = Method::GET;
+        }
+        let Ok(uri) = next.parse::<Uri>() else { break };
+        let mut again = Request::new(body::empty());
+        *again.method_mut() = method.clone();
+        *again.headers_mut() = headers.clone();
+        if let Some(authority) = uri.authority() {
+            if let Ok(v) = header::HeaderValue::from_str(authority.as_str()) {
+                again.headers_mut().insert(header::HOST, v);
+            }
+        }
+        *again.uri_mut() = uri;
+        attempt.url = next;
+        res = attempt.respond(client.request(again)).await?;
+    }
+    Ok(res)
+}

@@ -1,0 +1,287 @@
+//! Compiling one [`RawRule`] into a [`Rule`]: one small function per option, each stating the
+//! option's default (http-proxy's, unless said otherwise). A value that cannot be used becomes
+//! an error diagnostic at its position and a problem that makes the rule answer 502.
+
+use std::path::Path;
+use std::time::Duration;
+
+use base64::Engine as _;
+use http::{HeaderName, HeaderValue};
+use regex::Regex;
+
+use super::next::{self, Destination};
+use super::pattern::{self, Matcher, Pattern};
+use super::router::RouterEntry;
+use super::summary;
+use super::target::{parse_target, Scheme, Target};
+use super::{CookieRewrite, LocationRewrite, LogLevel, Rule};
+use crate::config::{At, Diagnostic, Entry, RawRule, Severity};
+
+/// Where the errors of one rule go: the diagnostics (with positions) and the rule's problems.
+struct Errors<'a> {
+    file: &'a Path,
+    rule: &'a str,
+    diagnostics: &'a mut Vec<Diagnostic>,
+    problems: Vec<String>,
+}
+
+impl Errors<'_> {
+    fn at(&mut self, pos: crate::config::jsonc::Pos, message: String) {
+        self.diagnostics.push(Diagnostic {
+            severity: Severity::Error,
+            file: self.file.to_path_buf(),
+            pos,
+            rule: Some(self.rule.to_string()),
+            message: message.clone(),
+        });
+        self.problems.push(message);
+    }
+}
+
+/// Compiles `raw`; errors are added to `diagnostics` (the rule is kept, marked unusable).
+pub(crate) fn compile(file: &Path, raw: RawRule, diagnostics: &mut Vec<Diagnostic>) -> Rule {
+    let mut e = Errors {
+        file,
+        rule: &raw.name,
+        diagnostics,
+        problems: raw.unexpanded.iter().chain(&raw.errors).cloned().collect(),
+    };
+    // Values left with an unexpanded `${VAR}` were reported already; they are not checked.
+    let expanded = raw.unexpanded.is_empty();
+    let (matcher, destination) = match &raw.destination {
+        Some(dest) => next_rewrite(&raw, dest, &mut e),
+        None => (patterns(&raw, &mut e), None),
+    };
+    let target = target(&raw, expanded, &mut e);
+    let router = router(&raw, expanded, &mut e);
+    let path_rewrite = path_rewrite(&raw.path_rewrite, &mut e);
+    let headers = headers(&raw, &mut e);
+    let log_level = log_level(&raw.log_level, &mut e);
+    let proxy_timeout = millis("proxyTimeout", &raw.proxy_timeout, &mut e);
+    let idle_timeout = millis("timeout", &raw.timeout, &mut e);
+    let location = location_rewrite(&raw, &mut e);
+    let problem = (!e.problems.is_empty()).then(|| e.problems.join("; "));
+    let ws = flag(&raw.ws, false) || target.as_ref().is_some_and(|t| t.ws_scheme);
+    let mut rule = Rule {
+        name: raw.name.clone(),
+        patterns: raw.patterns.iter().map(|p| p.value.clone()).collect(),
+        matcher,
+        problem,
+        target,
+        router,
+        destination,
+        change_origin: flag(&raw.change_origin, false),
+        path_rewrite,
+        ws,
+        secure: flag(&raw.secure, true),
+        headers,
+        xfwd: flag(&raw.xfwd, false),
+        log_level,
+        proxy_timeout,
+        idle_timeout,
+        cookies: cookie_rewrite(&raw),
+        location,
+        follow_redirects: flag(&raw.follow_redirects, false),
+        ignore_path: flag(&raw.ignore_path, false),
+        prepend_path: flag(&raw.prepend_path, true),
+        rewrite_origin: flag(&raw.rewrite_origin, false),
+        rewrite_ws_origin: flag(&raw.rewrite_ws_origin, false),
+        // devproxy's own option: HTTP(S)_PROXY applies unless a rule opts out.
+        env_proxy: flag(&raw.env_proxy, true),
+        summary: summary::Summary::default(),
+    };
+    rule.summary = summary::of(&rule);
+    rule
+}
+
+fn flag(value: &Option<At<bool>>, default: bool) -> bool {
+    value.as_ref().map_or(default, |b| b.value)
+}
+
+fn patterns(raw: &RawRule, e: &mut Errors<'_>) -> Matcher {
+    let mut matcher = Matcher::default();
+    for At { value, pos } in &raw.patterns {
+        let pattern = if raw.object_key {
+            pattern::webpack_key(value)
+        } else {
+            value.clone()
+        };
+        if let Err(message) = matcher.add(&pattern) {
+            e.at(*pos, message);
+        }
+    }
+    matcher
+}
+
+/// Next.js rewrites: the pattern is a path-to-regexp source, the target a URL template.
+fn next_rewrite(
+    raw: &RawRule,
+    dest: &At<String>,
+    e: &mut Errors<'_>,
+) -> (Matcher, Option<Destination>) {
+    let mut matcher = Matcher::default();
+    let Some(source) = raw.patterns.first() else {
+        e.at(dest.pos, "rewrite has no \"source\"".into());
+        return (matcher, None);
+    };
+    let compiled = next::source_regex(&source.value).and_then(|re| {
+        pattern::regex(&re).map_err(|m| format!("source is not a valid pattern: {m}"))
+    });
+    match compiled {
+        Ok(re) => {
+            matcher.include(Pattern::Regex(re.clone()));
+            let destination = Destination {
+                template: dest.value.clone(),
+                source: re,
+            };
+            (matcher, Some(destination))
+        }
+        Err(message) => {
+            e.at(source.pos, message);
+            (matcher, None)
+        }
+    }
+}
+
+fn target(raw: &RawRule, expanded: bool, e: &mut Errors<'_>) -> Option<Target> {
+    let Some(At { value, pos }) = raw.target.as_ref().filter(|_| expanded) else {
+        if e.problems.is_empty() && raw.router.is_empty() {
+            e.problems.push("the rule has no \"target\"".into());
+        }
+        return None;
+    };
+    parse_target(value)
+        .map_err(|message| e.at(*pos, message))
+        .ok()
+}
+
+fn router(raw: &RawRule, expanded: bool, e: &mut Errors<'_>) -> Vec<RouterEntry> {
+    if !expanded {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (key, At { value, pos }) in &raw.router {
+        match parse_target(value) {
+            Ok(t) => out.push(RouterEntry::new(&key.value, t)),
+            Err(message) => e.at(*pos, format!("router \"{}\": {message}", key.value)),
+        }
+    }
+    out
+}
+
+fn path_rewrite(entries: &[Entry], e: &mut Errors<'_>) -> Vec<(Regex, String)> {
+    let mut out = Vec::new();
+    for (At { value, pos }, replacement) in entries {
+        match pattern::regex(value) {
+            Ok(re) => out.push((re, replacement.clone())),
+            Err(m) => e.at(
+                *pos,
+                format!("pathRewrite key \"{value}\" is not a valid regular expression: {m}"),
+            ),
+        }
+    }
+    out
+}
+
+/// `headers`, then `auth` as `Authorization` unless `headers` sets one.
+fn headers(raw: &RawRule, e: &mut Errors<'_>) -> Vec<(HeaderName, HeaderValue)> {
+    let mut out = Vec::new();
+    for (At { value: name, pos }, value) in &raw.headers {
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            (Ok(n), Ok(v)) => out.push((n, v)),
+            (Err(_), _) => e.at(
+                *pos,
+                format!("headers: \"{name}\" is not a valid header name"),
+            ),
+            (_, Err(_)) => e.at(
+                *pos,
+                format!(
+                    "headers: the value of \"{name}\" is not a valid header value: \"{value}\""
+                ),
+            ),
+        }
+    }
+    if let Some(v) = raw.auth.as_ref().and_then(|a| basic_auth(a, e)) {
+        if !out.iter().any(|(n, _)| n == http::header::AUTHORIZATION) {
+            out.push((http::header::AUTHORIZATION, v));
+        }
+    }
+    out
+}
+
+/// http-proxy's `auth: "user:password"` is Basic authentication to the backend.
+fn basic_auth(auth: &At<String>, e: &mut Errors<'_>) -> Option<HeaderValue> {
+    if !auth.value.contains(':') {
+        e.at(
+            auth.pos,
+            format!("auth \"{}\" must be \"user:password\"", auth.value),
+        );
+        return None;
+    }
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&auth.value);
+    HeaderValue::from_str(&format!("Basic {encoded}")).ok()
+}
+
+fn log_level(value: &Option<At<String>>, e: &mut Errors<'_>) -> LogLevel {
+    let Some(At { value, pos }) = value else {
+        return LogLevel::Info;
+    };
+    LogLevel::parse(value).unwrap_or_else(|| {
+        e.at(
+            *pos,
+            format!("logLevel \"{value}\" is not one of \"debug\", \"info\", \"warn\", \"error\", \"silent\""),
+        );
+        LogLevel::Info
+    })
+}
+
+/// Milliseconds up to a day; 0 (as in http-proxy) means no limit.
+fn millis(name: &str, value: &Option<At<f64>>, e: &mut Errors<'_>) -> Option<Duration> {
+    let At { value, pos } = value.as_ref()?;
+    if value.is_finite() && *value > 0.0 && *value <= 86_400_000.0 {
+        Some(Duration::from_micros((*value * 1000.0) as u64))
+    } else if *value == 0.0 {
+        None
+    } else {
+        e.at(
+            *pos,
+            format!("{name} {value} is not a number of milliseconds between 0 and 86400000"),
+        );
+        None
+    }
+}
+
+fn cookie_rewrite(raw: &RawRule) -> CookieRewrite {
+    let lower = |entries: &[Entry]| {
+        entries
+            .iter()
+            .map(|(k, v)| (k.value.to_ascii_lowercase(), v.clone()))
+            .collect()
+    };
+    CookieRewrite {
+        domain: lower(&raw.cookie_domain_rewrite),
+        path: lower(&raw.cookie_path_rewrite),
+        local: raw.cookies.clone(),
+    }
+}
+
+fn location_rewrite(raw: &RawRule, e: &mut Errors<'_>) -> LocationRewrite {
+    let protocol = raw.protocol_rewrite.as_ref().and_then(|At { value, pos }| {
+        let scheme = Scheme::parse(value.trim_end_matches(':'));
+        if scheme.is_none() {
+            e.at(
+                *pos,
+                format!("protocolRewrite \"{value}\" must be one of http, https"),
+            );
+        }
+        scheme
+    });
+    LocationRewrite {
+        auto: flag(&raw.auto_rewrite, false),
+        host: raw.host_rewrite.as_ref().map(|h| h.value.clone()),
+        protocol,
+    }
+}

@@ -1,0 +1,124 @@
+//! Request-path patterns: plain prefixes (Vite, http-proxy-middleware), `^` regular
+//! expressions (Vite), and micromatch-style globs with `!` exclusions (webpack-dev-server).
+
+use globset::{GlobBuilder, GlobMatcher};
+use regex::Regex;
+
+/// Regexes from the file are bounded so a pathological pattern cannot eat the machine.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// The patterns of one rule. A path matches when any include matches (or there are only
+/// excludes) and no exclude does.
+#[derive(Debug, Default)]
+pub(crate) struct Matcher {
+    include: Vec<Pattern>,
+    exclude: Vec<Pattern>,
+}
+
+#[derive(Debug)]
+pub(crate) enum Pattern {
+    Prefix(String),
+    Regex(Regex),
+    /// The glob, and the path `/x/**` also takes (`/x` itself).
+    Glob(GlobMatcher, Option<String>),
+}
+
+impl Pattern {
+    fn matches(&self, path: &str) -> bool {
+        match self {
+            Pattern::Prefix(p) => path.starts_with(p.as_str()),
+            Pattern::Regex(r) => r.is_match(path),
+            // micromatch lets `/api/**` match `/api` itself; globset does not.
+            Pattern::Glob(g, base) => g.is_match(path) || base.as_deref() == Some(path),
+        }
+    }
+}
+
+impl Matcher {
+    pub(crate) fn matches(&self, path: &str) -> bool {
+        if self.include.is_empty() && self.exclude.is_empty() {
+            return false;
+        }
+        let included = self.include.is_empty() || self.include.iter().any(|p| p.matches(path));
+        included && !self.exclude.iter().any(|p| p.matches(path))
+    }
+
+    /// Adds a pattern as written: a leading `!` excludes.
+    pub(crate) fn add(&mut self, written: &str) -> Result<(), String> {
+        match written.strip_prefix('!') {
+            Some(rest) => self.exclude.push(compile(rest)?),
+            None => self.include.push(compile(written)?),
+        }
+        Ok(())
+    }
+
+    pub(crate) fn include(&mut self, p: Pattern) {
+        self.include.push(p);
+    }
+}
+
+/// webpack-dev-server (and so Angular CLI) rewrites object-form keys before matching, "for
+/// backwards compatibility": a lone `*` means every path and a trailing `/*` is dropped, so
+/// `"/api/*"` takes `/api/users/1` like the prefix `/api`. Array-form contexts are kept as they
+/// are, as there.
+pub(crate) fn webpack_key(key: &str) -> String {
+    if key == "*" {
+        return "**".to_string();
+    }
+    match key.strip_suffix("/*") {
+        Some(prefix) if !prefix.is_empty() => prefix.to_string(),
+        _ => key.to_string(),
+    }
+}
+
+fn is_glob(p: &str) -> bool {
+    p.contains(['*', '?', '[', '{'])
+}
+
+fn compile(p: &str) -> Result<Pattern, String> {
+    if p.starts_with('^') {
+        return regex(p)
+            .map(Pattern::Regex)
+            .map_err(|e| format!("pattern \"{p}\" is not a valid regular expression: {e}"));
+    }
+    if is_glob(p) {
+        let glob = GlobBuilder::new(p)
+            .literal_separator(true)
+            .backslash_escape(true)
+            .build()
+            .map_err(|e| format!("pattern \"{p}\" is not a valid glob: {}", e.kind()))?;
+        let base = p.strip_suffix("/**").map(str::to_string);
+        return Ok(Pattern::Glob(glob.compile_matcher(), base));
+    }
+    Ok(Pattern::Prefix(p.to_string()))
+}
+
+/// A regular expression from the file, size-bounded; the error is one line.
+pub(crate) fn regex(source: &str) -> Result<Regex, String> {
+    regex::RegexBuilder::new(source)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| one_line(&e.to_string()))
+}
+
+/// Regex errors span several lines with a caret diagram; logs want one line.
+fn one_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty() && !l.chars().all(|c| c == '^' || c == ' '))
+        .unwrap_or(s)
+        .trim_start_matches("error: ")
+        .to_string()
+}
+
+/// The literal start of a pattern as written (`/api` for `^/api/(.*)` or `/api/**`), for
+/// "did you mean" hints; `None` when the pattern has no literal start.
+pub(crate) fn literal_prefix(pattern: &str) -> Option<&str> {
+    let plain = pattern
+        .trim_start_matches('^')
+        .split(['*', '?', '[', '{', '('])
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('/');
+    (!plain.is_empty()).then_some(plain)
+}

@@ -1,0 +1,194 @@
+//! The frontend directory: files from an in-memory cache checked against the disk with one
+//! `stat` per request, Range and conditional requests, precompressed `.br`/`.gz` files and
+//! compression (done once per file version), the SPA fallback, and the dotfile and symlink
+//! policy. ARCHITECTURE.md says why this is not tower-http's `ServeDir`.
+
+mod cache;
+mod conditional;
+mod encoding;
+mod file_body;
+mod policy;
+mod range;
+mod respond;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::{Method, Request, Response, StatusCode};
+
+pub(crate) use policy::wants_html;
+
+use crate::body::{self, Body};
+use cache::{Cache, Entry, FileId};
+use policy::{redirect_to_directory, segments, Segments};
+use respond::respond;
+
+/// What the directory has for a GET or HEAD.
+pub(crate) enum Served {
+    /// The file's response (200, 206, 304, 412, 416) or a directory's redirect.
+    Found(Response<Body>),
+    /// No such file: the SPA fallback, a fallback rule or a 404 may answer.
+    Missing,
+    /// A dotfile, or a symlink out of the directory: a plain 404 and nothing else.
+    Hidden,
+}
+
+/// Serves files from one directory.
+///
+/// - `Cache-Control: no-cache` and an `ETag` on every file, so a rebuilt bundle shows up on
+///   reload and an unchanged one costs a 304.
+/// - 404 for any path with a segment starting with `.` (except `/.well-known/`), and for
+///   symlinks that resolve outside the directory.
+/// - With the SPA fallback on, a GET/HEAD that accepts `text/html` and finds no file gets
+///   `index.html`.
+#[derive(Clone)]
+pub(crate) struct StaticFiles {
+    root: PathBuf,
+    spa: bool,
+    cache: Arc<Cache>,
+}
+
+impl StaticFiles {
+    /// `root` must exist; it is canonicalised so symlink checks compare real paths.
+    pub(crate) fn new(root: &Path, spa: bool) -> std::io::Result<Self> {
+        let root = std::fs::canonicalize(root)?;
+        Ok(StaticFiles {
+            root,
+            spa,
+            cache: Arc::default(),
+        })
+    }
+
+    /// Whether the request names a dotfile or a symlink out of the directory: such paths get
+    /// a plain 404, never the SPA fallback or a backend.
+    pub(crate) fn hidden<B>(&self, req: &Request<B>) -> bool {
+        match segments(req.uri().path()) {
+            Segments::Hidden => true,
+            Segments::Missing => false,
+            Segments::Path(segs) => !self.inside(&self.file_for(&segs)),
+        }
+    }
+
+    /// The file (or directory index) a GET or HEAD names.
+    pub(crate) async fn serve<B>(&self, req: &Request<B>) -> Served {
+        self.serve_path(req, req.uri().path()).await
+    }
+
+    /// `index.html` for a page navigation, when the SPA fallback is on.
+    pub(crate) async fn spa_fallback<B>(&self, req: &Request<B>) -> Option<Response<Body>> {
+        if !(self.spa && wants_html(req)) {
+            return None;
+        }
+        match self.serve_path(req, "/index.html").await {
+            Served::Found(res)
+                if res.status() == StatusCode::OK || res.status() == StatusCode::NOT_MODIFIED =>
+            {
+                Some(res)
+            }
+            _ => None,
+        }
+    }
+
+    pub(crate) fn not_found<B>(&self, req: &Request<B>) -> Response<Body> {
+        let mut res = body::text(
+            StatusCode::NOT_FOUND,
+            format!("404 Not Found: {}", req.uri().path()),
+        );
+        if req.method() == Method::HEAD {
+            *res.body_mut() = body::empty();
+        }
+        res
+    }
+
+    async fn serve_path<B>(&self, req: &Request<B>, path: &str) -> Served {
+        // A file served before under this very path: one stat says whether it is unchanged.
+        if let Some(entry) = self.cache.get(path) {
+            if entry.trusted
+                && std::fs::metadata(&entry.path).is_ok_and(|m| FileId::of(&m) == entry.id)
+            {
+                return Served::Found(respond(&entry, req, &self.cache).await);
+            }
+        }
+        let segs = match segments(path) {
+            Segments::Path(s) => s,
+            Segments::Missing => return Served::Missing,
+            Segments::Hidden => return Served::Hidden,
+        };
+        let mut file = self.file_for(&segs);
+        let Ok(mut meta) = std::fs::metadata(&file) else {
+            self.cache.forget(path);
+            return Served::Missing;
+        };
+        if meta.is_dir() {
+            if !path.ends_with('/') {
+                return Served::Found(redirect_to_directory(&segs, req.uri().query()));
+            }
+            file.push("index.html");
+            match std::fs::metadata(&file) {
+                Ok(m) if m.is_file() => meta = m,
+                _ => return Served::Missing,
+            }
+        } else if !meta.is_file() {
+            return Served::Missing;
+        }
+        let entry = match self.load(path, file.clone(), FileId::of(&meta)).await {
+            Ok(Some(entry)) => entry,
+            Ok(None) => return Served::Hidden,
+            Err(e) => {
+                // Gone since the stat is a plain 404; anything else is worth saying.
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!("{} exists but cannot be read: {e}", file.display());
+                }
+                return Served::Missing;
+            }
+        };
+        Served::Found(respond(&entry, req, &self.cache).await)
+    }
+
+    /// Reads a file into the cache (on the blocking pool: this happens once per file
+    /// version). `None` when it is a symlink out of the directory.
+    async fn load(
+        &self,
+        key: &str,
+        file: PathBuf,
+        id: FileId,
+    ) -> std::io::Result<Option<Arc<Entry>>> {
+        let asked = Instant::now();
+        // One read at a time: the first page load after a rebuild asks for each file many
+        // times at once, and one read serves them all.
+        let _one_at_a_time = self.cache.loading.lock().await;
+        if let Some(entry) = self.cache.get(key) {
+            if entry.id == id && (entry.trusted || entry.loaded >= asked) {
+                return Ok(Some(entry));
+            }
+        }
+        let key = key.to_string();
+        let this = self.clone();
+        let loaded = tokio::task::spawn_blocking(move || {
+            if !this.inside(&file) {
+                return Ok(None);
+            }
+            let entry = Entry::read(&file, id, |p| this.inside(p))?;
+            let entry = Arc::new(entry);
+            this.cache.insert(key, entry.clone());
+            Ok(Some(entry))
+        })
+        .await;
+        loaded.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+
+    /// The path under the directory that decoded request segments name.
+    fn file_for(&self, segs: &[String]) -> PathBuf {
+        segs.iter().fold(self.root.clone(), |p, s| p.join(s))
+    }
+
+    /// Whether `path` (once symlinks are resolved) is inside the directory. Missing files
+    /// count as inside: they are a 404 anyway.
+    fn inside(&self, path: &Path) -> bool {
+        match std::fs::canonicalize(path) {
+            Ok(real) => real.starts_with(&self.root),
+            Err(_) => true,
+        }
+    }
+}
