@@ -24,8 +24,9 @@ fn open_fds() -> usize {
         .unwrap_or(0)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn misbehaving_backends_never_hurt_devproxy() {
+/// Starts one backend of each bad kind and devproxy with a rule for each; the flag turns true
+/// when the endless backend's stream is let go.
+async fn misbehaving_backends() -> (Proxy, Arc<AtomicBool>, Backend) {
     let refused = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap()
@@ -87,7 +88,69 @@ async fn misbehaving_backends_never_hurt_devproxy() {
         endless.url()
     ))
     .await;
+    (p, dropped, endless)
+}
 
+/// One round of requests to every bad backend, each answered as it should be.
+async fn one_round(p: &Proxy, dropped: &AtomicBool, round: usize) {
+    for (path, status, cause) in [
+        ("/refused", 502, "connection refused"),
+        (
+            "/closes",
+            502,
+            "closed the connection before sending a complete response",
+        ),
+        ("/silent", 504, "no response within proxyTimeout (300 ms)"),
+        ("/garbage", 502, "sent an invalid HTTP response"),
+        ("/huge", 502, "sent an invalid HTTP response"),
+    ] {
+        let r = get(&p.url(path)).await;
+        assert_eq!(r.status, status, "round {round} {path}: {}", r.text());
+        assert!(r.text().contains(cause), "{path}: {}", r.text());
+    }
+    // A body cut short upstream is cut short for the browser too: never passed off as whole.
+    let res = client()
+        .request(Request::get(p.url("/resets")).body(body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.into_body().collect().await.is_err(),
+        "a truncated body is an error"
+    );
+    let res = client()
+        .request(Request::get(p.url("/sse")).body(body::empty()).unwrap())
+        .await
+        .unwrap();
+    let mut body = res.into_body();
+    let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    assert_eq!(first, Bytes::from_static(b"data: one\n\n"));
+    assert!(
+        tokio::time::timeout(Duration::from_secs(5), body.collect())
+            .await
+            .is_ok(),
+        "the stream ends"
+    );
+    // The browser gives up on a download half-way: the backend's stream is let go.
+    dropped.store(false, Ordering::SeqCst);
+    let res = client()
+        .request(Request::get(p.url("/endless")).body(body::empty()).unwrap())
+        .await
+        .unwrap();
+    let mut body = res.into_body();
+    for _ in 0..10 {
+        body.frame().await.unwrap().unwrap();
+    }
+    drop(body);
+    assert!(
+        eventually(|| async { dropped.load(Ordering::SeqCst) }).await,
+        "round {round}: the backend stream was released"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn misbehaving_backends_never_hurt_devproxy() {
+    let (p, dropped, _endless) = misbehaving_backends().await;
     // Warm up, then take the baseline.
     for _ in 0..3 {
         get(&p.url("/assets/app.js")).await;
@@ -99,59 +162,7 @@ async fn misbehaving_backends_never_hurt_devproxy() {
         .num_alive_tasks();
 
     for round in 0..5 {
-        for (path, status, cause) in [
-            ("/refused", 502, "connection refused"),
-            (
-                "/closes",
-                502,
-                "closed the connection before sending a complete response",
-            ),
-            ("/silent", 504, "no response within proxyTimeout (300 ms)"),
-            ("/garbage", 502, "sent an invalid HTTP response"),
-            ("/huge", 502, "sent an invalid HTTP response"),
-        ] {
-            let r = get(&p.url(path)).await;
-            assert_eq!(r.status, status, "round {round} {path}: {}", r.text());
-            assert!(r.text().contains(cause), "{path}: {}", r.text());
-        }
-        // A body cut short upstream is cut short for the browser too: never passed off as whole.
-        let res = client()
-            .request(Request::get(p.url("/resets")).body(body::empty()).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-        assert!(
-            res.into_body().collect().await.is_err(),
-            "a truncated body is an error"
-        );
-        let res = client()
-            .request(Request::get(p.url("/sse")).body(body::empty()).unwrap())
-            .await
-            .unwrap();
-        let mut body = res.into_body();
-        let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
-        assert_eq!(first, Bytes::from_static(b"data: one\n\n"));
-        assert!(
-            tokio::time::timeout(Duration::from_secs(5), body.collect())
-                .await
-                .is_ok(),
-            "the stream ends"
-        );
-        // The browser gives up on a download half-way: the backend's stream is let go.
-        dropped.store(false, Ordering::SeqCst);
-        let res = client()
-            .request(Request::get(p.url("/endless")).body(body::empty()).unwrap())
-            .await
-            .unwrap();
-        let mut body = res.into_body();
-        for _ in 0..10 {
-            body.frame().await.unwrap().unwrap();
-        }
-        drop(body);
-        assert!(
-            eventually(|| async { dropped.load(Ordering::SeqCst) }).await,
-            "round {round}: the backend stream was released"
-        );
+        one_round(&p, &dropped, round).await;
     }
 
     // Everything opened for those requests is closed again (idle pooled connections aside).
