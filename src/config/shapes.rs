@@ -313,9 +313,8 @@ impl Reader {
 
 /// A Next.js destination: the target is its scheme and authority; the whole URL is a template.
 fn next_destination(rule: &mut RawRule, d: &str, pos: Pos) {
-    match d.split_once("://") {
-        Some((scheme, rest)) => {
-            let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    match crate::url::split(d) {
+        Some((scheme, authority, _)) => {
             rule.target = Some(At::new(
                 TargetSpec::Url(format!("{scheme}://{authority}")),
                 pos,

@@ -24,7 +24,7 @@ pub(crate) async fn bind(
         None => loopback.to_vec(),
         Some(h) if h.eq_ignore_ascii_case("localhost") => loopback.to_vec(),
         Some(h) => {
-            let bare = h.trim_start_matches('[').trim_end_matches(']');
+            let bare = crate::url::unbracket(h);
             match bare.parse::<IpAddr>() {
                 Ok(ip) => vec![ip],
                 Err(_) => tokio::net::lookup_host((bare, 0))
