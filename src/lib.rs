@@ -50,8 +50,8 @@ pub struct Options {
     pub watch: bool,
     /// `--proxy PATTERN=TARGET` rules, after the file's.
     pub cli_rules: Vec<String>,
-    /// With no config file: a file to watch for, loaded as soon as it is created.
-    pub await_config: Option<PathBuf>,
+    /// With no config file: where one may be created; the first that appears is loaded.
+    pub await_config: Vec<PathBuf>,
     /// `--proxy-fallback`: a URL, or a package.json whose "proxy" field names one.
     pub fallback: Option<String>,
     /// Corporate proxies for upstream connections (the binary reads HTTP(S)_PROXY).
@@ -72,7 +72,7 @@ impl Default for Options {
             spa: true,
             watch: true,
             cli_rules: Vec::new(),
-            await_config: None,
+            await_config: Vec::new(),
             fallback: None,
             proxies: ProxySettings::default(),
             limits: Limits::default(),
@@ -112,12 +112,13 @@ pub async fn start(options: Options) -> anyhow::Result<Server> {
     };
     let statics = static_files::StaticFiles::new(&options.dir, options.spa)
         .with_context(|| format!("{}: cannot open", options.dir.display()))?;
-    let upstream =
-        proxy::Upstream::new(&options.proxies).context("cannot set up the upstream client")?;
+    let (stop, stopped) = watch::channel(false);
+    let proxy = proxy::Proxy::new(&options.proxies, stopped.clone())
+        .context("cannot set up the upstream client")?;
     let app = Arc::new(App {
         rules: rules.clone(),
         fallback,
-        upstream,
+        proxy,
         statics,
     });
     let gate = Arc::new(Gate {
@@ -131,7 +132,6 @@ pub async fn start(options: Options) -> anyhow::Result<Server> {
         .map(|l| l.local_addr())
         .collect::<Result<Vec<_>, _>>()
         .context("cannot read the listening address")?;
-    let (stop, stopped) = watch::channel(false);
     let tasks = listeners
         .into_iter()
         .map(|l| {
@@ -145,11 +145,13 @@ pub async fn start(options: Options) -> anyhow::Result<Server> {
             ))
         })
         .collect();
-    let watcher = match (&options.config, &options.await_config, options.watch) {
-        (Some(file), _, true) | (None, Some(file), true) => {
-            Some(reload::spawn(file.clone(), rules.clone())?)
-        }
-        _ => None,
+    let watched = match &options.config {
+        Some(file) => vec![file.clone()],
+        None => options.await_config.clone(),
+    };
+    let watcher = match options.watch && !watched.is_empty() {
+        true => Some(reload::spawn(watched, rules.clone())?),
+        false => None,
     };
     Ok(Server {
         addrs,

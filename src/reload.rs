@@ -2,6 +2,7 @@
 //! checks, and swaps the whole rule set at once, keeping the last good one on error.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,49 +17,65 @@ use crate::rules::{LiveRules, RuleSet, Summary};
 /// Editors write a file in several steps; wait this long after the last event before loading.
 const DEBOUNCE: Duration = Duration::from_millis(40);
 
-/// Starts watching `file`; the watcher lives as long as the returned task.
+/// Starts watching `files`: the config file, or the places one may be created (then the first
+/// that exists is loaded). The watcher lives as long as the returned task.
 pub(crate) fn spawn(
-    file: PathBuf,
+    files: Vec<PathBuf>,
     rules: Arc<LiveRules>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let (tx, mut rx) = mpsc::unbounded_channel::<()>();
-    let name = file.file_name().map(|n| n.to_os_string());
-    // Editors that save by writing a new file and renaming it over the old one replace the
-    // inode, so the directory is watched, not the file.
-    let dir = match file.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    // `.env` beside the config feeds its ${VAR}s, so it counts as part of it.
+    let names: Vec<OsString> = files
+        .iter()
+        .filter_map(|f| f.file_name().map(OsString::from))
+        .chain([OsString::from(".env")])
+        .collect();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if let Ok(event) = event {
-            // Reading the file (ours included) is not a change: reacting to it would reload
-            // forever.
-            if matches!(event.kind, notify::EventKind::Access(_)) {
-                return;
-            }
-            // `.env` beside the config feeds its ${VAR}s, so it counts as part of it.
-            if event.paths.iter().any(|p| {
-                let n = p.file_name().map(|n| n.to_os_string());
-                n == name || n.as_deref() == Some(std::ffi::OsStr::new(".env"))
-            }) {
-                let _ = tx.send(());
-            }
+        let Ok(event) = event else { return };
+        // Reading the file (ours included) is not a change: reacting to it would reload
+        // forever.
+        if matches!(event.kind, notify::EventKind::Access(_)) {
+            return;
+        }
+        let ours = |p: &PathBuf| p.file_name().is_some_and(|n| names.iter().any(|m| m == n));
+        if event.paths.iter().any(ours) {
+            let _ = tx.send(());
         }
     })
     .context("cannot start the file watcher")?;
-    watcher
-        .watch(&dir, RecursiveMode::NonRecursive)
-        .with_context(|| format!("cannot watch {}", dir.display()))?;
+    // Editors that save by writing a new file and renaming it over the old one replace the
+    // inode, so directories are watched, not files. Only the first must exist.
+    let mut watched: Vec<PathBuf> = Vec::new();
+    for dir in files.iter().map(|f| parent(f)) {
+        if watched.contains(&dir) || (!watched.is_empty() && !dir.is_dir()) {
+            continue;
+        }
+        watcher
+            .watch(&dir, RecursiveMode::NonRecursive)
+            .with_context(|| format!("cannot watch {}", dir.display()))?;
+        watched.push(dir);
+    }
     Ok(tokio::spawn(async move {
         let _watcher = watcher;
         let mut last_error: Option<LoadError> = None;
         while rx.recv().await.is_some() {
             tokio::time::sleep(DEBOUNCE).await;
             while rx.try_recv().is_ok() {}
+            let Some(file) = files.iter().find(|f| f.is_file()).or(files.first()) else {
+                continue;
+            };
             tracing::debug!("{} changed on disk; reading it", file.display());
-            reload(&file, &rules, &mut last_error);
+            reload(file, &rules, &mut last_error);
         }
     }))
+}
+
+/// The directory holding `file` (`.` for a bare name).
+fn parent(file: &Path) -> PathBuf {
+    match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 /// Loads the file once and swaps it in if it is usable and different.
@@ -74,8 +91,8 @@ pub(crate) fn reload(file: &Path, rules: &LiveRules, last_error: &mut Option<Loa
             for d in &new.diagnostics {
                 if !old.diagnostics.contains(d) {
                     match d.severity {
-                        Severity::Error => tracing::error!("{d}"),
-                        Severity::Warning => tracing::warn!("{d}"),
+                        Severity::Error => tracing::error!("{}", d.located()),
+                        Severity::Warning => tracing::warn!("{}", d.located()),
                     }
                 }
             }
@@ -121,7 +138,9 @@ fn diff(old: &RuleSet, new: &RuleSet) -> Vec<String> {
     for r in &new.rules {
         match before.get(r.name.as_str()) {
             None => out.push(format!("+ {}", r.describe())),
-            Some(s) if **s != r.summary => out.push(format!("~ {}", r.describe())),
+            Some(s) if **s != r.summary => {
+                out.push(format!("~ {}: {}", r.name, s.changes_to(&r.summary)));
+            }
             _ => {}
         }
     }

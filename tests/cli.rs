@@ -98,7 +98,7 @@ fn check_reports_syntax_errors_with_line_and_column() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stderr),
-        "proxy.conf.json:4:5: expected ',' or '}', found '\"'\n"
+        "error: proxy.conf.json:4:5: expected ',' or '}', found '\"'\n"
     );
 }
 
@@ -387,10 +387,26 @@ fn serve_reports_reloads_and_broken_edits() {
         "the last good rules stay"
     );
 
-    save(&config, r#"{ "/api": "http://127.0.0.1:11" }"#);
-    let lines = read_until(&mut s, "- /new").join("\n");
+    save(
+        &config,
+        r#"{ "/api": { "target": "http://127.0.0.1:9", "changeOrgin": true, "proxyTimeout": 100 } }"#,
+    );
+    let lines = read_until(&mut s, "~ /api").join("\n");
     assert!(
-        lines.contains("  ~ /api → http://127.0.0.1:11  [changeOrigin]"),
+        lines.contains("warning: proxy.conf.json:1:45: rule \"/api\": unknown option \"changeOrgin\" is ignored; did you mean \"changeOrigin\"?"),
+        "one severity prefix: {lines}"
+    );
+    assert!(
+        lines.contains("  ~ /api: changeOrigin on → off, proxyTimeout none → 100ms"),
+        "{lines}"
+    );
+
+    save(&config, r#"{ "/api": "http://127.0.0.1:11" }"#);
+    let lines = read_until(&mut s, "~ /api").join("\n");
+    assert!(
+        lines.contains(
+            "  ~ /api: target http://127.0.0.1:9 → http://127.0.0.1:11, changeOrigin off → on, proxyTimeout 100ms → none"
+        ),
         "{lines}"
     );
 }
@@ -438,7 +454,7 @@ fn a_config_file_created_later_is_picked_up() {
     assert!(banner.contains("No proxy.conf.json found"), "{banner}");
     let more = read_until(&mut s, "Create proxy.conf.json").join("\n");
     assert!(
-        more.contains("Create proxy.conf.json and its rules apply at once."),
+        more.contains("Create proxy.conf.json or src/proxy.conf.json and its rules apply at once."),
         "{more}"
     );
     let port = s.port();
@@ -603,4 +619,71 @@ fn one_save_is_one_reload() {
         "{reads} reads for one save:\n{}",
         lines.join("\n")
     );
+}
+
+#[test]
+fn check_passes_files_angular_loads_and_prefixes_errors() {
+    let d = dir_with(
+        r#"{
+  "_comment": "Copy this file to proxy.conf.json",
+  "optimization": false,
+  "/api": { "target": "http://localhost:8080", "auth": "" }
+}"#,
+    );
+    let out = devproxy(d.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("0 error(s), 3 warning(s)"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = devproxy(d.path(), &["check", "-c", "nope.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr), "error: nope.json: file not found\n");
+}
+
+#[test]
+fn a_config_created_where_angular_keeps_it_is_picked_up() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir(d.path().join("src")).unwrap();
+    let mut s = serve(d.path(), &[".", "--port", "0"]);
+    let _ = read_until(&mut s, "Create proxy.conf.json");
+    let port = s.port();
+    assert!(http_get(port, "/api/x").starts_with("HTTP/1.1 404"));
+    save(
+        &d.path().join("src/proxy.conf.json"),
+        r#"{ "/api": "http://127.0.0.1:9" }"#,
+    );
+    let lines = read_until(&mut s, "+ /api").join("\n");
+    assert!(
+        lines.contains("src/proxy.conf.json reloaded: 1 rule"),
+        "{lines}"
+    );
+    assert!(http_get(port, "/api/x").starts_with("HTTP/1.1 502"));
+}
+
+#[test]
+fn repeated_polls_fold_into_one_line_and_the_query_is_shown_once() {
+    let ok = ok_backend();
+    let d = dir_with(&format!(r#"{{ "/socket.io": "http://127.0.0.1:{ok}" }}"#));
+    let mut s = serve(d.path(), &[".", "--port", "0"]);
+    let port = s.port();
+    for t in 1..=4 {
+        http_get(
+            port,
+            &format!("/socket.io/?EIO=4&transport=polling&t=abc{t}"),
+        );
+    }
+    http_get(port, "/nothing/here");
+    let lines = read_until(&mut s, "matched no proxy rule");
+    let polls: Vec<&String> = lines.iter().filter(|l| l.contains("/socket.io/")).collect();
+    assert_eq!(polls.len(), 2, "{lines:#?}");
+    assert!(
+        polls[0].contains(&format!(
+            "GET /socket.io/?EIO=4&transport=polling&t=abc1 → http://127.0.0.1:{ok}/socket.io/ 200"
+        )),
+        "the query once: {}",
+        polls[0]
+    );
+    assert!(polls[1].contains("(×3 more since "), "{}", polls[1]);
 }

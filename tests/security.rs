@@ -364,3 +364,78 @@ async fn a_stalled_request_body_is_cut_at_the_idle_limit() {
         "{reply}"
     );
 }
+
+#[tokio::test]
+async fn cross_site_pages_cannot_launder_requests_through_rewrite_origin() {
+    let b = echo_backend().await;
+    let u = b.url();
+    let p = proxy(&format!(
+        r#"{{ "/api/socket": {{ "target": "{u}", "ws": true, "rewriteWsOrigin": true }},
+             "/api": {{ "target": "{u}", "ws": true, "rewriteOrigin": true }},
+             "/plain": "{u}" }}"#
+    ))
+    .await;
+    let port = p.port();
+    let post = |path: &str, extra: &str| {
+        format!("POST {path} HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Length: 0\r\nConnection: close\r\n{extra}\r\n")
+    };
+    let handshake = |path: &str, origin: &str| {
+        format!(
+            "GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nOrigin: {origin}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        )
+    };
+    // A form post from another site, and a handshake from another site: 403, never sent on.
+    for (head, what) in [
+        (
+            post("/api/transfer", "Origin: https://evil.example\r\n"),
+            "form post",
+        ),
+        (post("/api/transfer", "Origin: null\r\n"), "sandboxed page"),
+        (
+            post(
+                "/api/transfer",
+                &format!("Origin: http://localhost:{}\r\n", port + 1),
+            ),
+            "another local port",
+        ),
+        (
+            post("/api/transfer", "Sec-Fetch-Site: cross-site\r\n"),
+            "no Origin, cross-site",
+        ),
+        (
+            handshake("/api/socket", "https://evil.example"),
+            "WebSocket (rewriteWsOrigin)",
+        ),
+        (
+            handshake("/api/other", "https://evil.example"),
+            "WebSocket (rewriteOrigin)",
+        ),
+    ] {
+        let reply = once(&p, &head).await;
+        assert_eq!(status(&reply), 403, "{what}: {reply}");
+        assert!(
+            reply.contains("only serves the app's own pages"),
+            "{what}: {reply}"
+        );
+    }
+    assert_eq!(b.hits(), 0, "no cross-site request reached the backend");
+    // The app's own pages (and clients that are no browser page) are rewritten as before.
+    for extra in [
+        format!("Origin: http://localhost:{port}\r\n"),
+        "Sec-Fetch-Site: same-origin\r\n".to_string(),
+        String::new(),
+    ] {
+        let reply = once(&p, &post("/api/transfer", &extra)).await;
+        assert_eq!(status(&reply), 200, "{extra}: {reply}");
+    }
+    let reply = once(
+        &p,
+        &handshake("/api/socket", &format!("http://localhost:{port}")),
+    )
+    .await;
+    assert!(reply.contains(&format!("origin: {u}\n")), "{reply}");
+    // Without the option, a cross-site post reaches the backend with its real Origin.
+    let reply = once(&p, &post("/plain", "Origin: https://evil.example\r\n")).await;
+    assert_eq!(status(&reply), 200, "{reply}");
+    assert!(reply.contains("origin: https://evil.example\n"), "{reply}");
+}

@@ -46,13 +46,14 @@ pub(super) fn proxied(rule: &Rule, method: &Method, path: &str, outcome: &Outcom
     }
     let ms = start.elapsed().as_millis() as u64;
     let cause = outcome.failure.as_deref().unwrap_or("");
+    let upstream = without_same_query(&outcome.upstream, path);
     macro_rules! access {
         ($mac:ident) => {
             tracing::$mac!(
                 target: ACCESS,
                 method = %method,
                 path = %path,
-                upstream = %outcome.upstream,
+                upstream = %upstream,
                 status = u64::from(status),
                 ms,
                 rule = %rule.name,
@@ -64,5 +65,16 @@ pub(super) fn proxied(rule: &Rule, method: &Method, path: &str, outcome: &Outcom
         LogLevel::Error => access!(error),
         LogLevel::Warn => access!(warn),
         _ => access!(info),
+    }
+}
+
+/// The upstream URL without its query when it is the request's, so a line says it once.
+fn without_same_query<'a>(upstream: &'a str, path: &str) -> &'a str {
+    match path.split_once('?') {
+        Some((_, query)) => upstream
+            .strip_suffix(query)
+            .and_then(|u| u.strip_suffix('?'))
+            .unwrap_or(upstream),
+        None => upstream,
     }
 }

@@ -12,7 +12,7 @@ use http::{Method, Request, Response};
 use hyper::body::Incoming;
 
 use crate::body::Body;
-use crate::proxy::{self, Upstream};
+use crate::proxy::Proxy;
 use crate::rules::{LiveRules, Rule};
 use crate::server::Peer;
 use crate::static_files::{self, Served, StaticFiles};
@@ -23,7 +23,7 @@ pub(crate) struct App {
     pub rules: Arc<LiveRules>,
     /// `--proxy-fallback`: where requests go that no rule, file or page navigation takes.
     pub fallback: Option<Rule>,
-    pub upstream: Upstream,
+    pub proxy: Proxy,
     pub statics: StaticFiles,
 }
 
@@ -103,7 +103,7 @@ impl App {
     ) -> Response<Body> {
         let method = req.method().clone();
         let shown = crate::url::path_and_query(req.uri()).to_string();
-        let outcome = proxy::handle(&self.upstream, rule, req, peer).await;
+        let outcome = self.proxy.handle(rule, req, peer).await;
         access::proxied(rule, &method, &shown, &outcome, start);
         outcome.response
     }

@@ -36,11 +36,12 @@ pub(super) fn banner(server: &Server) -> String {
                 s,
                 "  No proxy.conf.json found: serving files only (name one with --config)."
             );
-            if let (Some(file), true) = (awaited, options.watch) {
+            if options.watch && !awaited.is_empty() {
+                let names: Vec<String> = awaited.iter().map(|f| f.display().to_string()).collect();
                 let _ = writeln!(
                     s,
                     "  Create {} and its rules apply at once.",
-                    file.display()
+                    names.join(" or ")
                 );
             }
         }

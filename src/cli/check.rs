@@ -32,7 +32,7 @@ fn check(file: Option<&Path>, paths: &[String], out: &mut dyn Write, err: &mut d
     let rules = match RuleSet::load(file) {
         Ok(r) => r,
         Err(e) => {
-            let _ = writeln!(err, "{e}");
+            let _ = writeln!(err, "error: {e}");
             return 1;
         }
     };

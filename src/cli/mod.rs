@@ -18,10 +18,13 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-/// `--config`, else `./proxy.conf.json`, else `./src/proxy.conf.json` (Angular keeps it there).
+/// Where a config file is looked for when none is named, in order (Angular keeps it in src/).
+const DEFAULT_CONFIGS: [&str; 2] = ["proxy.conf.json", "src/proxy.conf.json"];
+
+/// `--config`, else the first of [`DEFAULT_CONFIGS`] that exists.
 fn config_file(explicit: Option<&Path>) -> Option<PathBuf> {
     explicit.map(Path::to_path_buf).or_else(|| {
-        ["proxy.conf.json", "src/proxy.conf.json"]
+        DEFAULT_CONFIGS
             .iter()
             .map(PathBuf::from)
             .find(|p| p.is_file())

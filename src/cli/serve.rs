@@ -26,7 +26,10 @@ fn options(args: ServeArgs) -> crate::Options {
     let config = super::config_file(args.config.as_deref());
     crate::Options {
         // Without a file, watch for one: rules written mid-session apply at once.
-        await_config: config.is_none().then(|| PathBuf::from("proxy.conf.json")),
+        await_config: match config {
+            Some(_) => Vec::new(),
+            None => super::DEFAULT_CONFIGS.iter().map(PathBuf::from).collect(),
+        },
         config,
         dir: args.dir,
         host: args.host,
@@ -79,10 +82,10 @@ fn log_diagnostics(rules: &RuleSet) {
             .filter(move |d| d.severity == severity)
     };
     for d in of(Severity::Error) {
-        tracing::error!("{d}");
+        tracing::error!("{}", d.located());
     }
     for d in of(Severity::Warning) {
-        tracing::warn!("{d}");
+        tracing::warn!("{}", d.located());
     }
 }
 

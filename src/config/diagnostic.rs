@@ -25,21 +25,43 @@ pub struct Diagnostic {
     pub message: String,
 }
 
-impl fmt::Display for Diagnostic {
+impl Diagnostic {
+    /// The diagnostic without its severity, for a log line that already says it
+    /// (`file:line:col: rule "…": message`).
+    pub fn located(&self) -> impl fmt::Display + '_ {
+        Located(self, false)
+    }
+}
+
+/// `file:line:col: [severity: ]rule "…": message`.
+struct Located<'a>(&'a Diagnostic, bool);
+
+impl fmt::Display for Located<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sev = match self.severity {
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        };
-        if self.pos.line == 0 {
-            write!(f, "{}: {sev}: ", self.file.display())?;
+        let Located(d, with_severity) = self;
+        // Rules from the command line have no position (line 0).
+        if d.pos.line == 0 {
+            write!(f, "{}: ", d.file.display())?;
         } else {
-            write!(f, "{}:{}: {sev}: ", self.file.display(), self.pos)?;
+            write!(f, "{}:{}: ", d.file.display(), d.pos)?;
         }
-        if let Some(rule) = &self.rule {
+        if *with_severity {
+            f.write_str(match d.severity {
+                Severity::Warning => "warning: ",
+                Severity::Error => "error: ",
+            })?;
+        }
+        if let Some(rule) = &d.rule {
             write!(f, "rule \"{rule}\": ")?;
         }
-        f.write_str(&self.message)
+        f.write_str(&d.message)
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    /// As compilers print them: `file:line:col: warning: rule "…": message`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Located(self, true).fmt(f)
     }
 }
 

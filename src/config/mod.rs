@@ -80,9 +80,9 @@ fn parse_with(file: &Path, text: &str, vars: &Vars) -> Result<RawConfig, LoadErr
         env_failures,
     };
     match &root.kind {
-        Kind::Array(items) => items.iter().for_each(|item| r.array_item(item)),
+        Kind::Array(items) => items.iter().for_each(|item| r.array_item(item, false)),
         // Some projects write one webpack-style rule without wrapping it in an array.
-        Kind::Object(members) if shapes::is_single_rule(members) => r.array_item(&root),
+        Kind::Object(members) if shapes::is_single_rule(members) => r.array_item(&root, true),
         Kind::Object(members) if members.iter().any(|m| m.key == "rewrites") => {
             r.next_rewrites(members)
         }

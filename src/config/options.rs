@@ -114,7 +114,23 @@ const OPTIONS: &[Known] = &[
     option!("hostRewrite", host_rewrite, text),
     option!("protocolRewrite", protocol_rewrite, text),
     option!("followRedirects", follow_redirects, boolean),
-    option!("auth", auth, text),
+    Known {
+        name: "auth",
+        read: |r, v, w| {
+            let auth = text("auth", v, w)?;
+            if auth.value.is_empty() {
+                // http-proxy sends no credentials for an empty string.
+                w.push((
+                    v.pos,
+                    "\"auth\" is empty, so no credentials are sent".into(),
+                ));
+            } else {
+                r.auth = Some(auth);
+            }
+            Ok(())
+        },
+        array_form_only: false,
+    },
     option!("ignorePath", ignore_path, boolean),
     option!("prependPath", prepend_path, boolean),
     Known {

@@ -23,6 +23,37 @@ pub(super) fn is_single_rule(members: &[Member]) -> bool {
     members.iter().any(|m| m.key == "target")
 }
 
+/// Why a member of the object form is not a rule, if it is not: an option written outside a
+/// rule, a comment key, or a scalar that cannot be a target. Angular loads such files.
+fn not_a_rule(m: &Member) -> Option<String> {
+    let key = m.key.as_str();
+    if key.starts_with("//") {
+        return Some(format!("\"{key}\" is not a rule (a comment?); ignored"));
+    }
+    if key.starts_with(['/', '^', '*', '!']) {
+        return None;
+    }
+    if options::is_known(key) {
+        return Some(format!(
+            "\"{key}\" is an option, not a path pattern; options belong inside a rule, so it is ignored here"
+        ));
+    }
+    let comment = key.starts_with(['_', '#', '$'])
+        || ["comment", "comments", "description", "note", "notes"]
+            .iter()
+            .any(|c| key.eq_ignore_ascii_case(c));
+    if comment {
+        return Some(format!("\"{key}\" is not a rule (a comment?); ignored"));
+    }
+    let scalar = match &m.value.kind {
+        Kind::Bool(b) => b.to_string(),
+        Kind::Number(raw, _) => raw.clone(),
+        Kind::Null => "null".to_string(),
+        _ => return None,
+    };
+    Some(format!("\"{key}\": {scalar} is not a rule; ignored"))
+}
+
 /// The display name of a rule with several patterns.
 fn joined(patterns: &[At<String>]) -> String {
     patterns
@@ -50,24 +81,27 @@ impl Reader {
             self.diag(Severity::Warning, p, None, m);
         }
         for m in members {
-            let looks_like_path = m.key.starts_with(['/', '^', '*', '!']);
-            if !looks_like_path && options::is_known(&m.key) {
-                self.diag(
-                    Severity::Warning,
-                    m.key_pos,
-                    None,
-                    format!(
-                        "\"{}\" is an option, not a path pattern; options belong inside a rule, so it is ignored here",
-                        m.key
-                    ),
-                );
-                continue;
+            match not_a_rule(m) {
+                Some(why) => self.diag(Severity::Warning, m.key_pos, None, why),
+                None => self.object_rule(m),
             }
-            self.object_rule(m);
         }
     }
 
     fn object_rule(&mut self, m: &Member) {
+        let one_segment = m.key.strip_suffix("/*").filter(|p| p.starts_with('/'));
+        if let Some(one_segment) = one_segment {
+            self.diag(
+                Severity::Warning,
+                m.key_pos,
+                Some(&m.key),
+                format!(
+                    "read as webpack-dev-server 4 reads it: {one_segment} and everything under it. \
+                     Angular 17+ and webpack-dev-server 5 match exactly one more segment \
+                     ({one_segment}/x, not {one_segment}/x/y); write \"{one_segment}/**\" to say everything under {one_segment}"
+                ),
+            );
+        }
         let mut rule = RawRule {
             name: m.key.clone(),
             pos: m.key_pos,
@@ -91,19 +125,32 @@ impl Reader {
         self.finish(rule);
     }
 
-    pub(super) fn array_item(&mut self, item: &Value) {
+    /// One entry of the array form, or the single top-level rule object (`single`).
+    pub(super) fn array_item(&mut self, item: &Value, single: bool) {
         let Kind::Object(opts) = &item.kind else {
             self.diag(
-                Severity::Error,
+                Severity::Warning,
                 item.pos,
                 None,
                 format!(
-                    "expected a rule object with \"context\" and \"target\", found {}; it is ignored",
+                    "expected a rule object with \"context\" and \"target\", found {}; it is not a rule, so it is ignored",
                     item.type_name()
                 ),
             );
             return;
         };
+        let is_rule = |k: &str| matches!(k, "context" | "pathFilter" | "target" | "router");
+        if !opts.iter().any(|m| is_rule(&m.key)) {
+            // Both webpack-dev-server and Angular pass over such entries (a list of other
+            // records, say): they would take every request here.
+            self.diag(
+                Severity::Warning,
+                item.pos,
+                None,
+                "this entry has neither \"context\" nor \"target\", so it is not a proxy rule; ignored".into(),
+            );
+            return;
+        }
         let mut rule = RawRule {
             pos: item.pos,
             ..RawRule::default()
@@ -115,12 +162,16 @@ impl Reader {
             // webpack-dev-server hands a rule without a context to http-proxy-middleware,
             // which then takes every request.
             rule.patterns.push(At::new("/".into(), item.pos));
+            let whose = if single {
+                "devproxy's reading; http-proxy-middleware 2 refuses such a file with \"Invalid context\""
+            } else {
+                "as webpack-dev-server does"
+            };
             self.diag(
                 Severity::Warning,
                 item.pos,
                 None,
-                "rule has no \"context\", so it takes every request (as webpack-dev-server does)"
-                    .into(),
+                format!("rule has no \"context\", so it takes every request ({whose})"),
             );
             rule.name = "/".into();
         }

@@ -6,7 +6,10 @@ use std::future::Future;
 use http::{header, Method, Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
 
+use tokio::sync::watch;
+
 use super::failure::Failure;
+use super::stream::{self, EventStream, StreamLog};
 use super::{cookies, headers, location, Outcome};
 use crate::body::{self, Body};
 use crate::rules::{Rule, Target};
@@ -106,7 +109,7 @@ impl<'a> Attempt<'a> {
 
     /// The backend's response as the browser gets it: hop-by-hop headers gone, cookies and
     /// redirects rewritten as the rule says, body streaming.
-    pub(crate) fn relay(&self, res: Response<Incoming>) -> Outcome {
+    pub(crate) fn relay(&self, res: Response<Incoming>, stop: &watch::Receiver<bool>) -> Outcome {
         let (mut parts, incoming) = res.into_parts();
         headers::strip_hop_by_hop(&mut parts.headers, false);
         cookies::rewrite_set_cookies(&mut parts.headers, &self.rule.cookies);
@@ -119,9 +122,17 @@ impl<'a> Attempt<'a> {
                 self.host.as_deref(),
             );
         }
-        let body = match self.rule.idle_timeout {
-            Some(limit) => body::boxed(body::IdleTimeout::new(incoming, limit)),
-            None => body::boxed(incoming),
+        let events = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+        let body = match (self.rule.idle_timeout, events) {
+            (Some(limit), _) => body::boxed(body::IdleTimeout::new(incoming, limit)),
+            (None, true) => {
+                let log = StreamLog::new("event stream", &self.path, &self.rule.name);
+                body::boxed(EventStream::new(incoming, log, stream::stopping(stop)))
+            }
+            (None, false) => body::boxed(incoming),
         };
         Outcome {
             response: Response::from_parts(parts, body),

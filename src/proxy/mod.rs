@@ -7,15 +7,19 @@ mod cookies;
 mod failure;
 mod headers;
 mod location;
+mod origin;
+mod stream;
+mod tunnel;
 mod upgrade;
 mod upstream;
 
 use http::{header, Method, Request, Response, Uri};
 use hyper::body::Incoming;
+use tokio::sync::watch;
 
 pub(crate) use attempt::Attempt;
 pub use upstream::ProxySettings;
-pub(crate) use upstream::Upstream;
+use upstream::Upstream;
 
 use crate::body::{self, Body};
 use crate::rules::Rule;
@@ -32,51 +36,70 @@ pub(crate) struct Outcome {
 /// How many redirects `followRedirects` follows before handing the last one to the browser.
 const MAX_REDIRECTS: usize = 10;
 
-/// Forwards one request a rule took: upgrades are tunnelled (or refused), everything else is
-/// sent through the pool and the answer streamed back.
-pub(crate) async fn handle(
-    upstream: &Upstream,
-    rule: &Rule,
-    req: Request<Incoming>,
-    peer: Peer,
-) -> Outcome {
-    if let Some(problem) = &rule.problem {
-        let cause = format!("the rule cannot be used: {problem}");
-        return Attempt::new(rule, &req).fail(http::StatusCode::BAD_GATEWAY, cause);
-    }
-    match upgrade::dispatch_upgrade(upstream, rule, req, peer).await {
-        Ok(outcome) => outcome,
-        Err(req) => forward(upstream, rule, req, peer).await,
-    }
+/// The forwarding side: the pools, and the signal that devproxy is stopping (streams end
+/// then).
+pub(crate) struct Proxy {
+    upstream: Upstream,
+    stop: watch::Receiver<bool>,
 }
 
-/// Forwards one plain request and returns the backend's response, streaming, or a 502/504.
-async fn forward(upstream: &Upstream, rule: &Rule, req: Request<Incoming>, peer: Peer) -> Outcome {
-    let mut attempt = Attempt::new(rule, &req);
-    let mut out = match attempt.request(req, peer, false) {
-        Ok(r) => r,
-        Err(failed) => return *failed,
-    };
-    let pool = upstream.pool_for(rule);
-    attempt.via = pool.connector.describe_route(out.uri());
-    if let Some(auth) = pool.connector.forward_auth(out.uri()) {
-        out.headers_mut().insert(header::PROXY_AUTHORIZATION, auth);
+impl Proxy {
+    /// Pools for `proxies`; open streams end when `stop` turns true.
+    pub(crate) fn new(
+        proxies: &ProxySettings,
+        stop: watch::Receiver<bool>,
+    ) -> anyhow::Result<Self> {
+        Ok(Proxy {
+            upstream: Upstream::new(proxies)?,
+            stop,
+        })
     }
-    // Only a request without a body can be sent again to a redirect's target: a streamed
-    // body is gone once sent.
-    let replay = (rule.follow_redirects && http_body::Body::is_end_stream(out.body()))
-        .then(|| (out.method().clone(), out.headers().clone()));
-    let mut res = match attempt.respond(pool.client.request(out)).await {
-        Ok(res) => res,
-        Err(failed) => return *failed,
-    };
-    if let Some((method, headers)) = replay {
-        res = match follow(&mut attempt, &pool.client, res, method, headers).await {
+
+    /// Forwards one request a rule took: upgrades are tunnelled (or refused), everything
+    /// else is sent through the pool and the answer streamed back.
+    pub(crate) async fn handle(&self, rule: &Rule, req: Request<Incoming>, peer: Peer) -> Outcome {
+        if let Some(problem) = &rule.problem {
+            let cause = format!("the rule cannot be used: {problem}");
+            return Attempt::new(rule, &req).fail(http::StatusCode::BAD_GATEWAY, cause);
+        }
+        if let Some(refused) = origin::refuse_cross_site(rule, &req) {
+            return refused;
+        }
+        match upgrade::dispatch_upgrade(self, rule, req, peer).await {
+            Ok(outcome) => outcome,
+            Err(req) => self.forward(rule, req, peer).await,
+        }
+    }
+
+    /// Forwards one plain request and returns the backend's response, streaming, or a 502/504.
+    async fn forward(&self, rule: &Rule, req: Request<Incoming>, peer: Peer) -> Outcome {
+        let upstream = &self.upstream;
+        let mut attempt = Attempt::new(rule, &req);
+        let mut out = match attempt.request(req, peer, false) {
+            Ok(r) => r,
+            Err(failed) => return *failed,
+        };
+        let pool = upstream.pool_for(rule);
+        attempt.via = pool.connector.describe_route(out.uri());
+        if let Some(auth) = pool.connector.forward_auth(out.uri()) {
+            out.headers_mut().insert(header::PROXY_AUTHORIZATION, auth);
+        }
+        // Only a request without a body can be sent again to a redirect's target: a streamed
+        // body is gone once sent.
+        let replay = (rule.follow_redirects && http_body::Body::is_end_stream(out.body()))
+            .then(|| (out.method().clone(), out.headers().clone()));
+        let mut res = match attempt.respond(pool.client.request(out)).await {
             Ok(res) => res,
             Err(failed) => return *failed,
         };
+        if let Some((method, headers)) = replay {
+            res = match follow(&mut attempt, &pool.client, res, method, headers).await {
+                Ok(res) => res,
+                Err(failed) => return *failed,
+            };
+        }
+        attempt.relay(res, &self.stop)
     }
-    attempt.relay(res)
 }
 
 /// `followRedirects`: sends the request again to each redirect's target, up to

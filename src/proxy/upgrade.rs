@@ -3,11 +3,11 @@
 
 use http::{header, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use tower::ServiceExt;
 
+use super::stream::{self, StreamLog};
 use super::upstream::{Upstream, CONNECT_TIMEOUT};
-use super::{headers, Attempt, Outcome};
+use super::{headers, tunnel, Attempt, Outcome, Proxy};
 use crate::body;
 use crate::rules::Rule;
 use crate::server::Peer;
@@ -15,7 +15,7 @@ use crate::server::Peer;
 /// Handles `req` if it asks to switch protocols: tunnelled when the rule has `ws`, else
 /// refused with a 400 that says why. `Err(req)` gives back a request that is no upgrade.
 pub(super) async fn dispatch_upgrade(
-    upstream: &Upstream,
+    proxy: &Proxy,
     rule: &Rule,
     mut req: Request<Incoming>,
     peer: Peer,
@@ -33,7 +33,7 @@ pub(super) async fn dispatch_upgrade(
         return Ok(refused(cause, String::new()));
     }
     if rule.ws {
-        return Ok(tunnel(upstream, rule, req, peer).await);
+        return Ok(tunnel(proxy, rule, req, peer).await);
     }
     let cause = format!(
         "a {} upgrade reached rule \"{}\", which does not tunnel upgrades; add \"ws\": true to it",
@@ -55,8 +55,11 @@ fn refused(cause: String, upstream: String) -> Outcome {
 }
 
 fn protocol<B>(req: &Request<B>) -> &str {
-    req.headers()
-        .get(header::UPGRADE)
+    upgrade_header(req.headers())
+}
+
+fn upgrade_header(h: &http::HeaderMap) -> &str {
+    h.get(header::UPGRADE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .trim()
@@ -96,34 +99,36 @@ fn bad_websocket_handshake<B>(req: &Request<B>) -> Option<&'static str> {
 
 /// Sends the upgrade request to the backend and, on 101, tunnels the two connections.
 /// Any other answer from the backend is relayed as it is.
-async fn tunnel(
-    upstream: &Upstream,
-    rule: &Rule,
-    mut req: Request<Incoming>,
-    peer: Peer,
-) -> Outcome {
+async fn tunnel(proxy: &Proxy, rule: &Rule, mut req: Request<Incoming>, peer: Peer) -> Outcome {
     let mut attempt = Attempt::new(rule, &req);
     let browser_side = hyper::upgrade::on(&mut req);
     let out = match attempt.request(req, peer, true) {
         Ok(r) => r,
         Err(failed) => return *failed,
     };
-    let mut res = match handshake(upstream, &mut attempt, out).await {
+    let mut res = match handshake(&proxy.upstream, &mut attempt, out).await {
         Ok(r) => r,
         Err(failed) => return *failed,
     };
     if res.status() != StatusCode::SWITCHING_PROTOCOLS {
         // The browser asked to leave HTTP on this connection; after a refusal it is closed.
-        let mut outcome = attempt.relay(res);
+        let mut outcome = attempt.relay(res, &proxy.stop);
         body::close_after(&mut outcome.response);
         return outcome;
     }
     let backend_side = hyper::upgrade::on(&mut res);
-    let (rule_name, shown) = (rule.name.clone(), attempt.url.clone());
+    let kind = if upgrade_header(res.headers()).eq_ignore_ascii_case("websocket") {
+        "WebSocket"
+    } else {
+        "upgraded connection"
+    };
+    let log = StreamLog::new(kind, &attempt.path, &rule.name);
+    let (stopping, shown) = (stream::stopping(&proxy.stop), attempt.url.clone());
+    let rule_name = rule.name.clone();
     tokio::spawn(async move {
         match tokio::try_join!(browser_side, backend_side) {
-            Ok((browser, backend)) => join(browser, backend, &rule_name, &shown).await,
-            Err(e) => tracing::warn!(rule = %rule_name, "WebSocket to {shown} did not start: {e}"),
+            Ok((browser, backend)) => tunnel::join(browser, backend, log, stopping).await,
+            Err(e) => tracing::warn!(rule = %rule_name, "{kind} to {shown} did not start: {e}"),
         }
     });
     let (mut parts, _) = res.into_parts();
@@ -166,21 +171,4 @@ async fn handshake(
         let _ = conn.with_upgrades().await;
     });
     attempt.respond(sender.send_request(out)).await
-}
-
-/// Copies bytes both ways until either side closes.
-async fn join(
-    browser: hyper::upgrade::Upgraded,
-    backend: hyper::upgrade::Upgraded,
-    rule: &str,
-    shown: &str,
-) {
-    let mut browser = TokioIo::new(browser);
-    let mut backend = TokioIo::new(backend);
-    match tokio::io::copy_bidirectional(&mut browser, &mut backend).await {
-        Ok((up, down)) => {
-            tracing::debug!(rule = %rule, "WebSocket to {shown} closed ({up} B up, {down} B down)")
-        }
-        Err(e) => tracing::debug!(rule = %rule, "WebSocket to {shown} ended: {e}"),
-    }
 }

@@ -26,6 +26,17 @@ struct Errors<'a> {
 }
 
 impl Errors<'_> {
+    /// A warning: the rule still works.
+    fn warning(&mut self, pos: crate::config::jsonc::Pos, message: String) {
+        self.diagnostics.push(Diagnostic {
+            severity: Severity::Warning,
+            file: self.file.to_path_buf(),
+            pos,
+            rule: Some(self.rule.to_string()),
+            message,
+        });
+    }
+
     fn at(&mut self, pos: crate::config::jsonc::Pos, message: String) {
         self.diagnostics.push(Diagnostic {
             severity: Severity::Error,
@@ -172,6 +183,14 @@ fn router(raw: &RawRule, expanded: bool, e: &mut Errors<'_>) -> Vec<RouterEntry>
 fn path_rewrite(entries: &[Entry], e: &mut Errors<'_>) -> Vec<(Regex, String)> {
     let mut out = Vec::new();
     for (At { value, pos }, replacement) in entries {
+        if replacement.contains("://") {
+            e.warning(
+                *pos,
+                format!(
+                    "pathRewrite \"{value}\": the replacement \"{replacement}\" is a URL; as in http-proxy, only its path is used (the target decides where requests go)"
+                ),
+            );
+        }
         match pattern::regex(value) {
             Ok(re) => out.push((re, replacement.clone())),
             Err(m) => e.at(

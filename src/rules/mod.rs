@@ -231,7 +231,7 @@ impl Rule {
     /// The path and query to request upstream, for a request's path and query:
     /// `pathRewrite` (first matching key), then the target's base path prepended.
     fn upstream_path(&self, target: &Target, path_and_query: &str) -> String {
-        let mut p = apply_path_rewrite(&self.path_rewrite, path_and_query);
+        let mut p = rewrite::path_only(apply_path_rewrite(&self.path_rewrite, path_and_query));
         if self.ignore_path {
             // http-proxy's ignorePath: the request's path is dropped, the target's kept.
             p = std::borrow::Cow::Borrowed("");

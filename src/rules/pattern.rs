@@ -20,7 +20,7 @@ pub(crate) enum Pattern {
     Prefix(String),
     Regex(Regex),
     /// The glob, and the path `/x/**` also takes (`/x` itself).
-    Glob(GlobMatcher, Option<String>),
+    Glob(Glob),
 }
 
 impl Pattern {
@@ -28,9 +28,30 @@ impl Pattern {
         match self {
             Pattern::Prefix(p) => path.starts_with(p.as_str()),
             Pattern::Regex(r) => r.is_match(path),
-            // micromatch lets `/api/**` match `/api` itself; globset does not.
-            Pattern::Glob(g, base) => g.is_match(path) || base.as_deref() == Some(path),
+            Pattern::Glob(g) => g.matches(path),
         }
+    }
+}
+
+/// A glob with micromatch's (and so http-proxy-middleware's) readings that globset lacks.
+#[derive(Debug)]
+pub(crate) struct Glob {
+    matcher: GlobMatcher,
+    /// `/api/**` also takes `/api` itself.
+    base: Option<String>,
+    /// A pattern ending in `*` also takes the path with one trailing slash (picomatch's
+    /// default, `strictSlashes: false`): `/burst*` takes `/burst/`.
+    trailing_star: bool,
+}
+
+impl Glob {
+    fn matches(&self, path: &str) -> bool {
+        self.matcher.is_match(path)
+            || self.base.as_deref() == Some(path)
+            || (self.trailing_star
+                && path
+                    .strip_suffix('/')
+                    .is_some_and(|p| !p.ends_with('/') && self.matcher.is_match(p)))
     }
 }
 
@@ -87,8 +108,11 @@ fn compile(p: &str) -> Result<Pattern, String> {
             .backslash_escape(true)
             .build()
             .map_err(|e| format!("pattern \"{p}\" is not a valid glob: {}", e.kind()))?;
-        let base = p.strip_suffix("/**").map(str::to_string);
-        return Ok(Pattern::Glob(glob.compile_matcher(), base));
+        return Ok(Pattern::Glob(Glob {
+            matcher: glob.compile_matcher(),
+            base: p.strip_suffix("/**").map(str::to_string),
+            trailing_star: p.ends_with('*'),
+        }));
     }
     Ok(Pattern::Prefix(p.to_string()))
 }

@@ -1,6 +1,8 @@
 //! Building the upstream path: JavaScript-style `pathRewrite` replacements and joining the
 //! target's base path.
 
+use std::borrow::Cow;
+
 use regex::Regex;
 
 /// Applies the first `pathRewrite` whose regex matches `path_and_query`, as
@@ -21,6 +23,27 @@ pub(crate) fn apply_path_rewrite<'a>(
         }
     }
     std::borrow::Cow::Borrowed(path_and_query)
+}
+
+/// What http-proxy sends for a rewritten URL: `url.parse(result).path`, so a rewrite to an
+/// absolute URL (`"^/api": "http://localhost:8080"`) keeps only its path and query.
+pub(crate) fn path_only(rewritten: Cow<'_, str>) -> Cow<'_, str> {
+    let Some((scheme, _, rest)) = crate::url::split(&rewritten) else {
+        return rewritten;
+    };
+    let is_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !is_scheme {
+        return rewritten;
+    }
+    let rest = rest.split('#').next().unwrap_or("");
+    if rest.starts_with('/') {
+        Cow::Owned(rest.to_string())
+    } else {
+        Cow::Owned(format!("/{rest}"))
+    }
 }
 
 /// Joins a base path and a request path with exactly one slash between them, as http-proxy's

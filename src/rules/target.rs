@@ -169,7 +169,7 @@ fn no_scheme(url: &str) -> String {
         if ["http", "https", "ws", "wss"].contains(&s.to_ascii_lowercase().as_str()) {
             return format!(
                 "target \"{url}\" is missing \"//\" after \"{s}:\"; did you mean \"{s}://{}\"?",
-                rest.trim_start_matches('/')
+                rest.trim_start().trim_start_matches('/').trim_start()
             );
         }
         let looks_like_scheme = !s.is_empty()
@@ -271,6 +271,10 @@ mod tests {
         assert_eq!(
             t("http:localhost:8100").unwrap_err(),
             "target \"http:localhost:8100\" is missing \"//\" after \"http:\"; did you mean \"http://localhost:8100\"?"
+        );
+        assert_eq!(
+            t("https: //host/path").unwrap_err(),
+            "target \"https: //host/path\" is missing \"//\" after \"https:\"; did you mean \"https://host/path\"?"
         );
         assert_eq!(t("ftp://h").unwrap_err(), "target \"ftp://h\": scheme \"ftp:\" is not supported; use http://, https://, ws:// or wss://");
         assert_eq!(

@@ -1,8 +1,11 @@
 //! Terminal output: one short line per event, local time first, the request log coloured by
 //! status on a terminal and plain otherwise.
 
-use std::fmt;
+mod fold;
+
+use std::fmt::{self, Write as _};
 use std::io::IsTerminal;
+use std::sync::Mutex;
 
 use time::{format_description::FormatItem, macros::format_description, UtcOffset};
 use tracing::field::{Field, Visit};
@@ -37,12 +40,16 @@ pub(crate) fn init(verbosity: i8) {
         .with_env_filter(filter)
         .with_ansi(ansi)
         .with_writer(std::io::stdout)
-        .event_format(LineFormat { offset })
+        .event_format(LineFormat {
+            offset,
+            fold: Mutex::default(),
+        })
         .try_init();
 }
 
 struct LineFormat {
     offset: UtcOffset,
+    fold: Mutex<fold::Fold>,
 }
 
 #[derive(Default)]
@@ -111,46 +118,79 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let paint = Paint(writer.has_ansi_escapes());
+        let tty = writer.has_ansi_escapes();
+        let paint = Paint(tty);
         let now = time::OffsetDateTime::now_utc().to_offset(self.offset);
-        let clock = now.format(CLOCK).unwrap_or_default();
-        write!(writer, "{} ", paint.wrap("2", &clock))?;
+        let clock = paint.wrap("2", &now.format(CLOCK).unwrap_or_default());
         let mut f = Fields::default();
         event.record(&mut f);
-        let meta = event.metadata();
-        if meta.target() == ACCESS {
-            let status = f.status.to_string();
-            let colour = match f.status {
-                500.. => "31",
-                400..=499 => "33",
-                300..=399 => "36",
-                _ => "32",
-            };
-            write!(writer, "{} {}", paint.wrap("1", &f.method), f.path)?;
-            if !f.upstream.is_empty() {
-                write!(writer, " → {}", f.upstream)?;
-            }
-            write!(writer, " {} {}ms", paint.wrap(colour, &status), f.ms)?;
-            if !f.rule.is_empty() {
-                write!(writer, " {}", paint.wrap("2", &format!("[{}]", f.rule)))?;
-            }
-            if !f.cause.is_empty() {
-                write!(writer, " {}", paint.wrap("31", &f.cause))?;
-            }
-            return writeln!(writer);
+        let (key, line) = if event.metadata().target() == ACCESS {
+            (f.fold_key(), f.access_line(&paint))
+        } else {
+            (None, f.message_line(*event.metadata().level(), &paint))
+        };
+        let mut fold = self.fold.lock().unwrap_or_else(|e| e.into_inner());
+        match fold.next(key, line, &clock, tty) {
+            fold::Write::Lines(lines) => lines.iter().try_for_each(|l| writeln!(writer, "{l}")),
+            // Up one line, clear it, write the new one.
+            fold::Write::Rewrite(l) => writeln!(writer, "\x1b[1A\x1b[2K{l}"),
+            fold::Write::Nothing => Ok(()),
         }
-        match *meta.level() {
-            Level::ERROR => write!(writer, "{} ", paint.wrap("1;31", "error:"))?,
-            Level::WARN => write!(writer, "{} ", paint.wrap("1;33", "warning:"))?,
-            _ => {}
+    }
+}
+
+impl Fields {
+    /// Successful request lines fold when method, path (without the query), upstream, status
+    /// and rule are the same.
+    fn fold_key(&self) -> Option<String> {
+        let ok = self.status < 400 && self.cause.is_empty();
+        let path = self.path.split('?').next().unwrap_or("");
+        let upstream = self.upstream.split('?').next().unwrap_or("");
+        ok.then(|| {
+            format!(
+                "{} {path} {upstream} {} {}",
+                self.method, self.status, self.rule
+            )
+        })
+    }
+
+    /// `GET /api/x?y → http://backend/x 200 4ms [/api] cause`.
+    fn access_line(&self, paint: &Paint) -> String {
+        let colour = match self.status {
+            500.. => "31",
+            400..=499 => "33",
+            300..=399 => "36",
+            _ => "32",
+        };
+        let mut s = format!("{} {}", paint.wrap("1", &self.method), self.path);
+        if !self.upstream.is_empty() {
+            let _ = write!(s, " → {}", self.upstream);
         }
-        write!(writer, "{}", f.message)?;
-        if !f.rule.is_empty() {
-            write!(writer, " {}", paint.wrap("2", &format!("[{}]", f.rule)))?;
+        let status = self.status.to_string();
+        let _ = write!(s, " {} {}ms", paint.wrap(colour, &status), self.ms);
+        if !self.rule.is_empty() {
+            let _ = write!(s, " {}", paint.wrap("2", &format!("[{}]", self.rule)));
         }
-        for (k, v) in &f.other {
-            write!(writer, " {}", paint.wrap("2", &format!("{k}={v}")))?;
+        if !self.cause.is_empty() {
+            let _ = write!(s, " {}", paint.wrap("31", &self.cause));
         }
-        writeln!(writer)
+        s
+    }
+
+    /// `warning: message [rule] key=value`.
+    fn message_line(&self, level: Level, paint: &Paint) -> String {
+        let mut s = match level {
+            Level::ERROR => format!("{} ", paint.wrap("1;31", "error:")),
+            Level::WARN => format!("{} ", paint.wrap("1;33", "warning:")),
+            _ => String::new(),
+        };
+        s.push_str(&self.message);
+        if !self.rule.is_empty() {
+            let _ = write!(s, " {}", paint.wrap("2", &format!("[{}]", self.rule)));
+        }
+        for (k, v) in &self.other {
+            let _ = write!(s, " {}", paint.wrap("2", &format!("{k}={v}")));
+        }
+        s
     }
 }
