@@ -687,3 +687,111 @@ fn repeated_polls_fold_into_one_line_and_the_query_is_shown_once() {
     );
     assert!(polls[1].contains("(×3 more since "), "{}", polls[1]);
 }
+
+/// A backend on a thread: WebSocket handshakes get 101, anything else an event stream with one
+/// event; both are then held open until the other side goes away.
+fn streaming_backend() -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let reply: &[u8] = if String::from_utf8_lossy(&head)
+                    .to_ascii_lowercase()
+                    .contains("upgrade: websocket")
+                {
+                    b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+                } else {
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\nb\r\ndata: one\n\n\r\n"
+                };
+                if s.write_all(reply).is_err() {
+                    return;
+                }
+                // Held open: whatever comes is read and dropped until the peer closes.
+                while let Ok(n) = s.read(&mut buf) {
+                    if n == 0 {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// Sends `head` to devproxy and reads until `want` has arrived; the connection stays open.
+fn open_stream(port: u16, head: &str, want: &str) -> std::net::TcpStream {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(head.as_bytes()).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains(want) {
+        let n = s.read(&mut buf).unwrap();
+        assert!(
+            n > 0,
+            "closed before {want:?}: {}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+    }
+    s
+}
+
+#[test]
+fn streams_log_their_end_and_ctrl_c_does_not_wait_for_them() {
+    let b = streaming_backend();
+    let d = dir_with(&format!(
+        r#"{{ "/events": "http://127.0.0.1:{b}", "/ws": {{ "target": "http://127.0.0.1:{b}", "ws": true }} }}"#
+    ));
+    std::fs::write(d.path().join("index.html"), "HELLO").unwrap();
+    let mut s = serve(d.path(), &[".", "--port", "0"]);
+    let port = s.port();
+    let get = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n");
+    let ws = format!(
+        "GET /ws HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    // A stream the browser leaves: one line says so.
+    let left = open_stream(port, &get("/events"), "data: one");
+    drop(left);
+    let lines = read_until(&mut s, "event stream /events closed").join("\n");
+    assert!(
+        lines.contains("event stream /events closed by the browser after "),
+        "{lines}"
+    );
+    assert!(lines.contains("(1 event, "), "{lines}");
+
+    // Open when Ctrl-C comes: an event stream, a WebSocket, an idle keep-alive connection.
+    let _events = open_stream(port, &get("/events"), "data: one");
+    let _socket = open_stream(port, &ws, "101 Switching Protocols");
+    let _idle = open_stream(port, &get("/index.html"), "HELLO");
+    let pid = s.child.id().to_string();
+    let start = Instant::now();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let lines = read_until(&mut s, "WebSocket /ws closed").join("\n");
+    let status = s.child.wait().unwrap();
+    let took = start.elapsed();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        took < Duration::from_secs(3),
+        "stopping took {took:?}, as if open streams waited out the 5 s drain"
+    );
+    assert!(
+        lines.contains("WebSocket /ws closed by devproxy (stopping) after "),
+        "{lines}"
+    );
+}
