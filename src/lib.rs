@@ -12,6 +12,7 @@ mod body;
 pub mod cli;
 mod config;
 mod log;
+mod project;
 mod proxy;
 mod reload;
 mod rules;
@@ -46,6 +47,9 @@ pub struct Options {
     pub strict_port: bool,
     pub allowed_hosts: Vec<String>,
     pub spa: bool,
+    /// The sub-path DIR is served under (`--base /app/`); `None` takes the `<base href>` of
+    /// DIR's index.html (or angular.json's `baseHref`), else `/`.
+    pub base: Option<String>,
     /// Watch the config file and reload it on change.
     pub watch: bool,
     /// `--proxy PATTERN=TARGET` rules, after the file's.
@@ -70,6 +74,7 @@ impl Default for Options {
             strict_port: false,
             allowed_hosts: Vec::new(),
             spa: true,
+            base: None,
             watch: true,
             cli_rules: Vec::new(),
             await_config: Vec::new(),
@@ -84,6 +89,12 @@ impl Default for Options {
 pub struct Server {
     /// Every address it listens on; the first is the one to print.
     addrs: Vec<SocketAddr>,
+    /// The sub-path the app is served under (`/` for none).
+    base: String,
+    /// Advice about DIR, to show at start.
+    notes: Vec<String>,
+    /// Where the base came from when it was not given.
+    base_from: Option<&'static str>,
     options: Options,
     rules: Arc<LiveRules>,
     /// The last error of [`Server::reload`], so a file broken the same way is said once.
@@ -96,9 +107,19 @@ pub struct Server {
 /// Loads the rules, binds, and starts serving. Fails when the directory is missing, the
 /// config file cannot be read or parsed, or no port can be bound.
 pub async fn start(options: Options) -> anyhow::Result<Server> {
-    if !options.dir.is_dir() {
-        anyhow::bail!("{}: directory not found", options.dir.display());
-    }
+    let advice = project::check(&options.dir).map_err(anyhow::Error::msg)?;
+    let notes = advice.notes;
+    let mut base_from = None;
+    let base = match &options.base {
+        Some(b) => b.clone(),
+        None => match project::base_href(&options.dir) {
+            Some(b) => {
+                base_from = Some("the build's <base href>");
+                b
+            }
+            None => "/".to_string(),
+        },
+    };
     let first = match &options.config {
         Some(file) => RuleSet::load(file)?,
         None => RuleSet::default(),
@@ -110,8 +131,10 @@ pub async fn start(options: Options) -> anyhow::Result<Server> {
         }
         None => None,
     };
-    let statics = static_files::StaticFiles::new(&options.dir, options.spa)
-        .with_context(|| format!("{}: cannot open", options.dir.display()))?;
+    let statics =
+        static_files::StaticFiles::new(&options.dir, options.spa, &base, advice.root_hint)
+            .with_context(|| format!("{}: cannot open", options.dir.display()))?;
+    let base = format!("/{}/", base.trim_matches('/')).replace("//", "/");
     let (stop, stopped) = watch::channel(false);
     let proxy = proxy::Proxy::new(&options.proxies, stopped.clone())
         .context("cannot set up the upstream client")?;
@@ -155,6 +178,9 @@ pub async fn start(options: Options) -> anyhow::Result<Server> {
     };
     Ok(Server {
         addrs,
+        base,
+        notes,
+        base_from,
         options,
         rules,
         reload_error: Mutex::new(None),
@@ -168,6 +194,11 @@ impl Server {
     /// The address to reach the server at.
     pub fn local_addr(&self) -> SocketAddr {
         self.addrs[0]
+    }
+
+    /// Advice about the folder being served (a source tree, a missing index.html, …).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     /// The rules in force now.

@@ -1,29 +1,12 @@
 //! The real binary: `check` output and exit codes, `serve` start-up, banner, port fallback,
 //! start-up errors, and Ctrl-C.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+mod common;
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn devproxy(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_devproxy"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run devproxy")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn dir_with(config: &str) -> tempfile::TempDir {
-    let d = tempfile::tempdir().unwrap();
-    std::fs::write(d.path().join("proxy.conf.json"), config).unwrap();
-    d
-}
+use common::bin::*;
 
 #[test]
 fn check_prints_rules_and_where_paths_go() {
@@ -175,101 +158,6 @@ fn serve_refuses_an_unparsable_file_and_a_missing_directory() {
     assert_eq!(text(&out.stderr), "error: missing.json: file not found\n");
 }
 
-/// Starts `devproxy serve` and reads its banner up to the rules table.
-struct Serving {
-    child: Child,
-    banner: Vec<String>,
-    lines: Lines,
-}
-
-/// Standard output lines, read on a thread so that waiting for one can time out.
-struct Lines(std::sync::mpsc::Receiver<String>);
-
-impl Lines {
-    fn spawn(out: std::process::ChildStdout) -> Lines {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Lines(rx)
-    }
-
-    /// The next line, or None after 20 s without one.
-    fn next(&mut self) -> Option<std::io::Result<String>> {
-        self.0.recv_timeout(Duration::from_secs(20)).ok().map(Ok)
-    }
-}
-
-fn serve(cwd: &Path, args: &[&str]) -> Serving {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_devproxy"))
-        .arg("serve")
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = Lines::spawn(child.stdout.take().unwrap());
-    let mut banner = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        let done = line.contains("Rules from") || line.contains("No proxy.conf.json");
-        banner.push(line);
-        if done {
-            break;
-        }
-    }
-    Serving {
-        child,
-        banner,
-        lines,
-    }
-}
-
-impl Serving {
-    fn port(&self) -> u16 {
-        let line = self
-            .banner
-            .iter()
-            .find(|l| l.contains("Local:"))
-            .expect("Local line");
-        line.rsplit(':')
-            .next()
-            .unwrap()
-            .trim_end_matches('/')
-            .parse()
-            .unwrap()
-    }
-}
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn http_get(port: u16, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out
-}
-
 #[test]
 fn serve_prints_a_banner_logs_requests_and_stops_on_ctrl_c() {
     let d = dir_with(r#"{ "/api": { "target": "http://127.0.0.1:9", "changeOrigin": true } }"#);
@@ -333,30 +221,6 @@ fn serve_moves_to_the_next_free_port_unless_strict() {
         text(&out.stderr),
         format!("error: port {port} is already in use (--strict-port is set); choose another with --port\n")
     );
-}
-
-/// Reads log lines until one contains `want` (or 20 s pass); returns the lines read.
-fn read_until(s: &mut Serving, want: &str) -> Vec<String> {
-    let mut seen = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        let Some(Ok(line)) = s.lines.next() else {
-            break;
-        };
-        let done = line.contains(want);
-        seen.push(line);
-        if done {
-            break;
-        }
-    }
-    seen
-}
-
-/// Saves as editors do (write a new file, rename it over), so no half-written file is seen.
-fn save(path: &Path, text: &str) {
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text).unwrap();
-    std::fs::rename(&tmp, path).unwrap();
 }
 
 #[test]

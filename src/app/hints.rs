@@ -6,8 +6,17 @@ use http::{header, Method, Request};
 use super::Local;
 use crate::rules::{literal_prefix, RuleSet};
 
-/// Warns about a request no rule took, when it looks like one should have.
+/// Warns about a request no rule took, when it looks like one should have, and about a page's
+/// script or stylesheet that is not there.
 pub(super) fn warn_on_miss<B>(rules: &RuleSet, req: &Request<B>, local: Local) {
+    if local == Local::NotFound && is_asset(req) {
+        tracing::warn!(
+            "{} {} answered 404: no such file, so the page misses a script or stylesheet (a build made for a sub-path needs --base)",
+            req.method(),
+            req.uri().path()
+        );
+        return;
+    }
     let spa = local == Local::SpaFallback;
     if let Some(hint) = rule_miss(rules, req, spa) {
         let got = if spa {
@@ -21,6 +30,19 @@ pub(super) fn warn_on_miss<B>(rules: &RuleSet, req: &Request<B>, local: Local) {
             req.uri().path()
         );
     }
+}
+
+/// A script or stylesheet a page loads.
+fn is_asset<B>(req: &Request<B>) -> bool {
+    let dest = req
+        .headers()
+        .get("sec-fetch-dest")
+        .and_then(|v| v.to_str().ok());
+    let path = req.uri().path();
+    matches!(dest, Some("script" | "style"))
+        || [".js", ".mjs", ".css"]
+            .iter()
+            .any(|ext| path.ends_with(ext))
 }
 
 /// The text to add to the warning, naming the closest rule pattern, or `None` for no warning.

@@ -19,13 +19,20 @@ pub(super) fn banner(server: &Server) -> String {
     );
     match options.host.as_deref() {
         None => {
-            let _ = writeln!(s, "  Local:   http://localhost:{port}/");
+            let _ = writeln!(s, "  Local:   http://localhost:{port}{}", server.base);
         }
         Some(_) => {
             for a in &server.addrs {
-                let _ = writeln!(s, "  Listen:  http://{a}/");
+                let _ = writeln!(s, "  Listen:  http://{a}{}", server.base);
             }
         }
+    }
+    if let Some(from) = server.base_from {
+        let _ = writeln!(
+            s,
+            "  (served under {}, from {from}; --base / serves it at the root)",
+            server.base
+        );
     }
     if options.port != 0 && port != options.port {
         let _ = writeln!(s, "  (port {} was in use, so {port} is used)", options.port);

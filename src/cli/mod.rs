@@ -21,13 +21,15 @@ pub fn run(cli: Cli) -> ExitCode {
 /// Where a config file is looked for when none is named, in order (Angular keeps it in src/).
 const DEFAULT_CONFIGS: [&str; 2] = ["proxy.conf.json", "src/proxy.conf.json"];
 
-/// `--config`, else the first of [`DEFAULT_CONFIGS`] that exists.
+/// `--config`, else the first of [`DEFAULT_CONFIGS`] that exists, else the `proxyConfig`
+/// of angular.json (what `ng serve` uses).
 fn config_file(explicit: Option<&Path>) -> Option<PathBuf> {
     explicit.map(Path::to_path_buf).or_else(|| {
         DEFAULT_CONFIGS
             .iter()
             .map(PathBuf::from)
             .find(|p| p.is_file())
+            .or_else(crate::project::angular_proxy_config)
     })
 }
 
@@ -53,9 +55,9 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The directory with the built frontend
-    #[arg(default_value = ".", env = "DEVPROXY_DIR")]
-    pub dir: PathBuf,
+    /// The directory with the built frontend [default: the project's build output, else .]
+    #[arg(env = "DEVPROXY_DIR")]
+    pub dir: Option<PathBuf>,
 
     /// The proxy config [default: ./proxy.conf.json, else ./src/proxy.conf.json]
     #[arg(short, long, value_name = "FILE", env = "DEVPROXY_CONFIG")]
@@ -94,8 +96,24 @@ pub struct ServeArgs {
     #[arg(long, env = "DEVPROXY_NO_SPA")]
     pub no_spa: bool,
 
+    /// Serve DIR under this sub-path, as built with --base-href / Vite's base [default: the
+    /// <base href> of DIR/index.html]
+    #[arg(long, value_name = "PATH", env = "DEVPROXY_BASE", value_parser = parse_base)]
+    pub base: Option<String>,
+
     #[command(flatten)]
     pub verbosity: Verbosity,
+}
+
+fn parse_base(arg: &str) -> Result<String, String> {
+    let ok = arg.starts_with('/')
+        && !arg.contains(['?', '#', '\\', ' '])
+        && !arg.split('/').any(|s| s == "." || s == "..");
+    if ok {
+        Ok(arg.to_string())
+    } else {
+        Err(format!("\"{arg}\" is not a path like /app/"))
+    }
 }
 
 fn parse_cli_rule(arg: &str) -> Result<String, String> {

@@ -19,33 +19,41 @@ pub(super) fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(serve(options(args)))
+    let (options, note) = options(args);
+    runtime.block_on(serve(options, note))
 }
 
-fn options(args: ServeArgs) -> crate::Options {
+/// The options for `start`, and a note when DIR was chosen for the user.
+fn options(args: ServeArgs) -> (crate::Options, Option<String>) {
     let config = super::config_file(args.config.as_deref());
-    crate::Options {
+    let (dir, note) = match args.dir {
+        Some(dir) => (dir, None),
+        None => crate::project::default_dir(),
+    };
+    let options = crate::Options {
         // Without a file, watch for one: rules written mid-session apply at once.
         await_config: match config {
             Some(_) => Vec::new(),
             None => super::DEFAULT_CONFIGS.iter().map(PathBuf::from).collect(),
         },
         config,
-        dir: args.dir,
+        dir,
         host: args.host,
         port: args.port,
         strict_port: args.strict_port,
         allowed_hosts: args.allowed_hosts,
         spa: !args.no_spa,
+        base: args.base,
         watch: true,
         cli_rules: args.proxy,
         fallback: args.proxy_fallback,
         proxies: crate::ProxySettings::from_env(),
         limits: crate::Limits::default(),
-    }
+    };
+    (options, note)
 }
 
-async fn serve(options: crate::Options) -> ExitCode {
+async fn serve(options: crate::Options, note: Option<String>) -> ExitCode {
     // Listen for Ctrl-C before binding: a signal that arrives once the port accepts must
     // never be lost (a listener created later does not see it, and the process would hang).
     let mut stop = match Interrupts::new() {
@@ -63,6 +71,9 @@ async fn serve(options: crate::Options) -> ExitCode {
         }
     };
     print!("{}", super::banner::banner(&server));
+    for n in note.iter().chain(server.notes()) {
+        tracing::warn!("{n}");
+    }
     log_diagnostics(&server.rules());
     stop.next().await;
     tracing::info!("shutting down; waiting for requests in flight (Ctrl-C again to stop now)");

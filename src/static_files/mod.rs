@@ -42,28 +42,56 @@ pub(crate) enum Served {
 ///   symlinks that resolve outside the directory.
 /// - With the SPA fallback on, a GET/HEAD that accepts `text/html` and finds no file gets
 ///   `index.html`.
+/// - With a base (`--base /app/`), DIR is served under it: `/app/x` is `DIR/x`, `/` redirects
+///   to `/app/`, and other paths are outside the app (404 with a hint).
 #[derive(Clone)]
 pub(crate) struct StaticFiles {
     root: PathBuf,
     spa: bool,
     cache: Arc<Cache>,
+    /// `/`, or the sub-path the app is served under, with both slashes (`/app/`).
+    base: String,
+    /// What a 404 for the app's `/` adds (DIR has no index.html).
+    root_hint: Option<String>,
 }
 
 impl StaticFiles {
-    /// `root` must exist; it is canonicalised so symlink checks compare real paths.
-    pub(crate) fn new(root: &Path, spa: bool) -> std::io::Result<Self> {
+    /// `root` must exist; it is canonicalised so symlink checks compare real paths. `base`
+    /// is normalised to start and end with `/`.
+    pub(crate) fn new(
+        root: &Path,
+        spa: bool,
+        base: &str,
+        root_hint: Option<String>,
+    ) -> std::io::Result<Self> {
         let root = std::fs::canonicalize(root)?;
+        let base = format!("/{}/", base.trim_matches('/')).replace("//", "/");
         Ok(StaticFiles {
             root,
             spa,
             cache: Arc::default(),
+            base,
+            root_hint,
         })
+    }
+
+    /// The path under the base (`/app/x` → `/x`), or `None` outside it.
+    fn local<'a>(&self, path: &'a str) -> Option<&'a str> {
+        if self.base == "/" {
+            return Some(path);
+        }
+        match path.strip_prefix(self.base.trim_end_matches('/'))? {
+            "" => Some("/"),
+            rest if rest.starts_with('/') => Some(rest),
+            _ => None,
+        }
     }
 
     /// Whether the request names a dotfile or a symlink out of the directory: such paths get
     /// a plain 404, never the SPA fallback or a backend.
     pub(crate) fn hidden<B>(&self, req: &Request<B>) -> bool {
-        match segments(req.uri().path()) {
+        let path = req.uri().path();
+        match segments(self.local(path).unwrap_or(path)) {
             Segments::Hidden => true,
             Segments::Missing => false,
             Segments::Path(segs) => !self.inside(&self.file_for(&segs)),
@@ -72,12 +100,21 @@ impl StaticFiles {
 
     /// The file (or directory index) a GET or HEAD names.
     pub(crate) async fn serve<B>(&self, req: &Request<B>) -> Served {
-        self.serve_path(req, req.uri().path()).await
+        let path = req.uri().path();
+        match self.local(path) {
+            Some(local) => self.serve_path(req, local).await,
+            // The site's root is the app's: go there.
+            None if path == "/" => {
+                Served::Found(redirect_to_directory(&self.base, &[], req.uri().query()))
+            }
+            None => Served::Missing,
+        }
     }
 
     /// `index.html` for a page navigation, when the SPA fallback is on.
     pub(crate) async fn spa_fallback<B>(&self, req: &Request<B>) -> Option<Response<Body>> {
-        if !(self.spa && wants_html(req)) {
+        let in_app = self.local(req.uri().path()).is_some();
+        if !(self.spa && in_app && wants_html(req)) {
             return None;
         }
         match self.serve_path(req, "/index.html").await {
@@ -91,10 +128,23 @@ impl StaticFiles {
     }
 
     pub(crate) fn not_found<B>(&self, req: &Request<B>) -> Response<Body> {
-        let mut res = body::text(
-            StatusCode::NOT_FOUND,
-            format!("404 Not Found: {}", req.uri().path()),
-        );
+        let path = req.uri().path();
+        let mut text = format!("404 Not Found: {path}");
+        match self.local(path) {
+            None => text.push_str(&format!(
+                "\nThe app is served under {0} (--base); did you mean {0}{1}?",
+                self.base,
+                path.trim_start_matches('/')
+            )),
+            Some("/") => {
+                if let Some(hint) = &self.root_hint {
+                    text.push('\n');
+                    text.push_str(hint);
+                }
+            }
+            Some(_) => {}
+        }
+        let mut res = body::text(StatusCode::NOT_FOUND, text);
         if req.method() == Method::HEAD {
             *res.body_mut() = body::empty();
         }
@@ -122,7 +172,8 @@ impl StaticFiles {
         };
         if meta.is_dir() {
             if !path.ends_with('/') {
-                return Served::Found(redirect_to_directory(&segs, req.uri().query()));
+                let to = redirect_to_directory(&self.base, &segs, req.uri().query());
+                return Served::Found(to);
             }
             file.push("index.html");
             match std::fs::metadata(&file) {

@@ -43,8 +43,12 @@ pub(super) fn segments(path: &str) -> Segments {
 
 /// `/dir` → `/dir/`, built from the decoded segments so the target is always a path on this
 /// host (never `//name/`, which a browser reads as another host).
-pub(super) fn redirect_to_directory(segs: &[String], query: Option<&str>) -> Response<Body> {
-    let mut location = String::from("/");
+pub(super) fn redirect_to_directory(
+    base: &str,
+    segs: &[String],
+    query: Option<&str>,
+) -> Response<Body> {
+    let mut location = String::from(base);
     for s in segs {
         location.push_str(
             &percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC)

@@ -1,6 +1,8 @@
 //! Shared test parts: devproxy started in-process on 127.0.0.1:0, real backends, a client.
 #![allow(dead_code)]
 
+pub mod bin;
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
