@@ -103,7 +103,14 @@ fn compile(p: &str) -> Result<Pattern, String> {
             .map_err(|e| format!("pattern \"{p}\" is not a valid regular expression: {e}"));
     }
     if is_glob(p) {
-        let glob = GlobBuilder::new(p)
+        // In micromatch a star that is a whole segment matches at least one character
+        // (`/api/*` takes `/api/x`, not `/api/`); in globset it may match none.
+        let text = p
+            .split('/')
+            .map(|seg| if seg == "*" { "?*" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/");
+        let glob = GlobBuilder::new(&text)
             .literal_separator(true)
             .backslash_escape(true)
             .build()
