@@ -1,5 +1,6 @@
-//! WebSocket (and any `Upgrade`) tunnelling: the handshake goes to the backend on a connection
-//! of its own; after its 101 both sides are joined byte for byte.
+//! Upgrades (WebSocket and any other `Upgrade`): the handshake is checked, refused with a 400
+//! that says why, or sent to the backend on a connection of its own; after the backend's 101
+//! the two connections are handed to [`super::tunnel`].
 
 use http::{header, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
