@@ -11,6 +11,7 @@ mod app;
 mod body;
 pub mod cli;
 mod config;
+mod live;
 mod log;
 mod project;
 mod proxy;
@@ -50,6 +51,8 @@ pub struct Options {
     /// The sub-path DIR is served under (`--base /app/`); `None` takes the `<base href>` of
     /// DIR's index.html (or angular.json's `baseHref`), else `/`.
     pub base: Option<String>,
+    /// Live reload: watch DIR, add the script to HTML pages, reload them after a build.
+    pub live_reload: bool,
     /// Watch the config file and reload it on change.
     pub watch: bool,
     /// `--proxy PATTERN=TARGET` rules, after the file's.
@@ -75,6 +78,7 @@ impl Default for Options {
             allowed_hosts: Vec::new(),
             spa: true,
             base: None,
+            live_reload: false,
             watch: true,
             cli_rules: Vec::new(),
             await_config: Vec::new(),
@@ -131,11 +135,20 @@ pub async fn start(options: Options) -> anyhow::Result<Server> {
         }
         None => None,
     };
-    let statics =
-        static_files::StaticFiles::new(&options.dir, options.spa, &base, advice.root_hint)
-            .with_context(|| format!("{}: cannot open", options.dir.display()))?;
-    let base = format!("/{}/", base.trim_matches('/')).replace("//", "/");
     let (stop, stopped) = watch::channel(false);
+    let live = match options.live_reload {
+        true => Some(live::LiveReload::start(&options.dir, stopped.clone())?),
+        false => None,
+    };
+    let statics = static_files::StaticFiles::new(
+        &options.dir,
+        options.spa,
+        &base,
+        advice.root_hint,
+        live.clone(),
+    )
+    .with_context(|| format!("{}: cannot open", options.dir.display()))?;
+    let base = format!("/{}/", base.trim_matches('/')).replace("//", "/");
     let proxy = proxy::Proxy::new(&options.proxies, stopped.clone())
         .context("cannot set up the upstream client")?;
     let app = Arc::new(App {
@@ -143,6 +156,7 @@ pub async fn start(options: Options) -> anyhow::Result<Server> {
         fallback,
         proxy,
         statics,
+        live,
     });
     let gate = Arc::new(Gate {
         hosts: HostCheck::new(&options.allowed_hosts),

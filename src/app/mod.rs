@@ -12,6 +12,7 @@ use http::{Method, Request, Response};
 use hyper::body::Incoming;
 
 use crate::body::Body;
+use crate::live::LiveReload;
 use crate::proxy::Proxy;
 use crate::rules::{LiveRules, Rule};
 use crate::server::Peer;
@@ -25,7 +26,12 @@ pub(crate) struct App {
     pub fallback: Option<Rule>,
     pub proxy: Proxy,
     pub statics: StaticFiles,
+    /// Live reload, when on: its script and event stream live under the reserved prefix.
+    pub live: Option<Arc<LiveReload>>,
 }
+
+/// devproxy's own pages: no rule or file can shadow them.
+pub(crate) const RESERVED: &str = "/__devproxy/";
 
 /// How a request that no rule took was answered, for the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +44,8 @@ pub(crate) enum Local {
     SpaFallback,
     /// No rule, no file: 404.
     NotFound,
+    /// One of devproxy's own pages.
+    Own,
 }
 
 impl Local {
@@ -48,6 +56,7 @@ impl Local {
             Local::Hidden => "hidden",
             Local::SpaFallback => "spa fallback",
             Local::NotFound => "no rule, no file",
+            Local::Own => "devproxy",
         }
     }
 }
@@ -59,6 +68,10 @@ impl App {
         peer: Peer,
     ) -> Response<Body> {
         let start = Instant::now();
+        if req.uri().path().starts_with(RESERVED) {
+            let res = self.own_page(&req);
+            return access::local(&req, res, Local::Own, start);
+        }
         // The request keeps this version of the rules to the end, whatever reloads happen.
         let rules = self.rules.current();
         if let Some(rule) = rules.find(req.uri().path()) {
@@ -92,6 +105,22 @@ impl App {
         };
         hints::warn_on_miss(&rules, &req, local);
         access::local(&req, res, local, start)
+    }
+
+    /// A page under [`RESERVED`].
+    fn own_page<B>(&self, req: &Request<B>) -> Response<Body> {
+        let page = &req.uri().path()[RESERVED.len()..];
+        match (page, &self.live) {
+            ("live.js", Some(_)) => LiveReload::script(),
+            ("events", Some(live)) => live.events(),
+            _ => crate::body::text(
+                http::StatusCode::NOT_FOUND,
+                format!(
+                    "404 Not Found: {} (devproxy's own pages live under {RESERVED})",
+                    req.uri().path()
+                ),
+            ),
+        }
     }
 
     async fn proxy_and_log(

@@ -34,6 +34,13 @@ pub(super) fn banner(server: &Server) -> String {
             server.base
         );
     }
+    if options.live_reload {
+        let _ = writeln!(
+            s,
+            "  Live reload: pages reload when {} changes (--no-live-reload turns it off)",
+            options.dir.display()
+        );
+    }
     if options.port != 0 && port != options.port {
         let _ = writeln!(s, "  (port {} was in use, so {port} is used)", options.port);
     }

@@ -96,6 +96,10 @@ pub struct ServeArgs {
     #[arg(long, env = "DEVPROXY_NO_SPA")]
     pub no_spa: bool,
 
+    /// Do not reload pages when DIR changes (and do not add the live-reload script)
+    #[arg(long, env = "DEVPROXY_NO_LIVE_RELOAD")]
+    pub no_live_reload: bool,
+
     /// Serve DIR under this sub-path, as built with --base-href / Vite's base [default: the
     /// <base href> of DIR/index.html]
     #[arg(long, value_name = "PATH", env = "DEVPROXY_BASE", value_parser = parse_base)]

@@ -44,6 +44,7 @@ fn options(args: ServeArgs) -> (crate::Options, Option<String>) {
         allowed_hosts: args.allowed_hosts,
         spa: !args.no_spa,
         base: args.base,
+        live_reload: !args.no_live_reload,
         watch: true,
         cli_rules: args.proxy,
         fallback: args.proxy_fallback,

@@ -33,6 +33,11 @@ pub(super) struct FileId {
 }
 
 impl FileId {
+    /// The file's length on the disk.
+    pub(super) fn disk_len(&self) -> u64 {
+        self.len
+    }
+
     pub(super) fn of(meta: &std::fs::Metadata) -> Self {
         #[cfg(unix)]
         let (dev, ino) = {
@@ -149,9 +154,12 @@ pub(super) struct Entry {
 
 impl Entry {
     /// Reads the file and any precompressed `.br`/`.gz` beside it (blocking).
+    /// With `live`, an HTML page gets the live-reload script (its ETag and length are the
+    /// page's with the script).
     pub(super) fn read(
         file: &Path,
         id: FileId,
+        live: bool,
         inside: impl Fn(&Path) -> bool,
     ) -> std::io::Result<Self> {
         let loaded = Instant::now();
@@ -170,6 +178,11 @@ impl Entry {
         let content_type = mime_guess::from_path(file)
             .first_raw()
             .unwrap_or("application/octet-stream");
+        let inject = live && content_type.starts_with("text/html");
+        let data = match data {
+            Some(page) if inject => Some(crate::live::inject(&page)),
+            other => other,
+        };
 
         let etag = match &data {
             // From the content: exact however coarse the file system's timestamps are.
@@ -201,7 +214,8 @@ impl Entry {
             id,
         };
         let mut entry = entry;
-        if entry.data.is_some() {
+        // Precompressed siblings of a page would lack the live-reload script: made from the page.
+        if entry.data.is_some() && !inject {
             for enc in [Encoding::Br, Encoding::Gzip] {
                 let mut name = file.as_os_str().to_owned();
                 name.push(".");

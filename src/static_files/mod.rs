@@ -13,13 +13,14 @@ mod respond;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use http::{Method, Request, Response, StatusCode};
 
 pub(crate) use policy::wants_html;
 
 use crate::body::{self, Body};
+use crate::live::LiveReload;
 use cache::{Cache, Entry, FileId};
 use policy::{redirect_to_directory, segments, Segments};
 use respond::respond;
@@ -53,6 +54,8 @@ pub(crate) struct StaticFiles {
     base: String,
     /// What a 404 for the app's `/` adds (DIR has no index.html).
     root_hint: Option<String>,
+    /// Live reload: HTML pages get its script, and requests wait while a build writes DIR.
+    live: Option<Arc<LiveReload>>,
 }
 
 impl StaticFiles {
@@ -63,6 +66,7 @@ impl StaticFiles {
         spa: bool,
         base: &str,
         root_hint: Option<String>,
+        live: Option<Arc<LiveReload>>,
     ) -> std::io::Result<Self> {
         let root = std::fs::canonicalize(root)?;
         let base = format!("/{}/", base.trim_matches('/')).replace("//", "/");
@@ -72,6 +76,7 @@ impl StaticFiles {
             cache: Arc::default(),
             base,
             root_hint,
+            live,
         })
     }
 
@@ -151,7 +156,31 @@ impl StaticFiles {
         res
     }
 
+    /// The file at `path` (under the base). With live reload, a build writing DIR is waited
+    /// for, and a file that was there a moment ago but is gone or empty now is given a moment
+    /// for the build to show itself.
     async fn serve_path<B>(&self, req: &Request<B>, path: &str) -> Served {
+        let Some(live) = &self.live else {
+            return self.serve_once(req, path).await;
+        };
+        live.settled().await;
+        let before = self.cache.get(path).map(|e| e.id.disk_len());
+        let served = self.serve_once(req, path).await;
+        let now = self.cache.get(path).map(|e| e.id.disk_len());
+        let vanished = match &served {
+            Served::Missing => before.is_some(),
+            // Written in place: emptied first, then filled.
+            Served::Found(_) => before.is_some_and(|len| len > 0) && now == Some(0),
+            Served::Hidden => false,
+        };
+        if vanished && live.build_starts(Duration::from_millis(100)).await {
+            live.settled().await;
+            return self.serve_once(req, path).await;
+        }
+        served
+    }
+
+    async fn serve_once<B>(&self, req: &Request<B>, path: &str) -> Served {
         // A file served before under this very path: one stat says whether it is unchanged.
         if let Some(entry) = self.cache.get(path) {
             if entry.trusted
@@ -220,7 +249,8 @@ impl StaticFiles {
             if !this.inside(&file) {
                 return Ok(None);
             }
-            let entry = Entry::read(&file, id, |p| this.inside(p))?;
+            let inject = this.live.is_some();
+            let entry = Entry::read(&file, id, inject, |p| this.inside(p))?;
             let entry = Arc::new(entry);
             this.cache.insert(key, entry.clone());
             Ok(Some(entry))
