@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod bin;
+pub mod browser;
 
 use std::convert::Infallible;
 use std::future::Future;

@@ -1,0 +1,86 @@
+//! A real browser (headless Chromium) on a page devproxy serves with live reload: a rebuild
+//! reloads the page once and it never shows a 404; a stylesheet change restyles the page
+//! without reloading it, so its state survives.
+
+mod common;
+
+use std::time::Duration;
+
+use common::browser::Browser;
+use common::*;
+
+/// The app: counts its loads in sessionStorage, has a stylesheet and an input.
+fn page(version: &str) -> String {
+    format!(
+        r#"<!doctype html><html><head><link rel="stylesheet" href="/app.css"></head>
+<body><h1>{version}</h1><input id="field">
+<script>sessionStorage.loads = String(Number(sessionStorage.loads || 0) + 1);</script>
+</body></html>"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_reload_once_per_rebuild_and_restyle_in_place() {
+    let Some(mut browser) =
+        Browser::launch("pages_reload_once_per_rebuild_and_restyle_in_place").await
+    else {
+        return;
+    };
+    let p = proxy_with(Some("{}"), |o| o.live_reload = true).await;
+    std::fs::write(p.site.join("index.html"), page("v1")).unwrap();
+    std::fs::write(p.site.join("app.css"), "h1 { color: rgb(0, 0, 255) }").unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    browser.goto(&p.url("/")).await;
+    assert!(
+        browser
+            .wait_for("document.querySelector('h1').textContent === 'v1'")
+            .await
+    );
+    // The page's stream is open before anything changes.
+    assert!(browser.wait_for("sessionStorage.loads === '1'").await);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // A watch build: the folder is emptied, then written again.
+    let site = p.site.clone();
+    tokio::task::spawn_blocking(move || {
+        for f in ["index.html", "app.css"] {
+            std::fs::remove_file(site.join(f)).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(80));
+        std::fs::write(site.join("app.css"), "h1 { color: rgb(0, 0, 255) }").unwrap();
+        std::fs::write(site.join("index.html"), page("v2")).unwrap();
+    })
+    .await
+    .unwrap();
+    assert!(
+        browser
+            .wait_for("document.querySelector('h1')?.textContent === 'v2'")
+            .await,
+        "the page reloaded with the new build: {}",
+        browser.eval("document.body.innerText").await
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        browser.eval("sessionStorage.loads").await,
+        "2",
+        "one reload"
+    );
+
+    // Only the stylesheet changes: restyled in place, the typed text stays.
+    browser
+        .eval("document.getElementById('field').value = 'typed'; window.marker = 7; true")
+        .await;
+    std::fs::write(p.site.join("app.css"), "h1 { color: rgb(255, 0, 0) }").unwrap();
+    assert!(
+        browser
+            .wait_for("getComputedStyle(document.querySelector('h1')).color === 'rgb(255, 0, 0)'")
+            .await,
+        "the new style applies"
+    );
+    assert_eq!(browser.eval("window.marker").await, 7, "no reload");
+    assert_eq!(
+        browser.eval("document.getElementById('field').value").await,
+        "typed"
+    );
+    assert_eq!(browser.eval("sessionStorage.loads").await, "2");
+}
