@@ -11,6 +11,7 @@ mod app;
 mod body;
 pub mod cli;
 mod config;
+mod inspector;
 mod live;
 mod log;
 mod project;
@@ -53,6 +54,8 @@ pub struct Options {
     pub base: Option<String>,
     /// Live reload: watch DIR, add the script to HTML pages, reload them after a build.
     pub live_reload: bool,
+    /// The inspector at `/__devproxy/`: what passes, captured as it streams.
+    pub inspector: bool,
     /// Watch the config file and reload it on change.
     pub watch: bool,
     /// `--proxy PATTERN=TARGET` rules, after the file's.
@@ -79,6 +82,7 @@ impl Default for Options {
             spa: true,
             base: None,
             live_reload: false,
+            inspector: false,
             watch: true,
             cli_rules: Vec::new(),
             await_config: Vec::new(),
@@ -157,6 +161,11 @@ pub async fn start(options: Options) -> anyhow::Result<Server> {
         proxy,
         statics,
         live,
+        inspector: options
+            .inspector
+            .then(|| inspector::Inspector::new(inspector::Limits::default())),
+        // Listening beyond loopback, devproxy's pages answer this machine only.
+        own_pages_loopback_only: options.host.is_some(),
     });
     let gate = Arc::new(Gate {
         hosts: HostCheck::new(&options.allowed_hosts),

@@ -7,6 +7,7 @@ use http::{Method, Request, Response};
 
 use super::Local;
 use crate::body::Body;
+use crate::inspector::Capture;
 use crate::log::ACCESS;
 use crate::proxy::Outcome;
 use crate::rules::{LogLevel, Rule};
@@ -18,7 +19,11 @@ pub(super) fn local<B>(
     res: Response<Body>,
     local: Local,
     start: Instant,
+    capture: Option<&Capture>,
 ) -> Response<Body> {
+    if let Some(c) = capture {
+        c.routed(local.name(), false);
+    }
     tracing::debug!(
         target: ACCESS,
         method = %req.method(),

@@ -34,6 +34,9 @@ pub(super) fn banner(server: &Server) -> String {
             server.base
         );
     }
+    if options.inspector {
+        let _ = writeln!(s, "  Inspector: http://localhost:{port}/__devproxy/");
+    }
     if options.live_reload {
         let _ = writeln!(
             s,

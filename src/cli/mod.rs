@@ -96,6 +96,10 @@ pub struct ServeArgs {
     #[arg(long, env = "DEVPROXY_NO_SPA")]
     pub no_spa: bool,
 
+    /// Turn off the inspector at /__devproxy/ (no request is captured)
+    #[arg(long, env = "DEVPROXY_NO_INSPECTOR")]
+    pub no_inspector: bool,
+
     /// Do not reload pages when DIR changes (and do not add the live-reload script)
     #[arg(long, env = "DEVPROXY_NO_LIVE_RELOAD")]
     pub no_live_reload: bool,

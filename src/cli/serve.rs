@@ -45,6 +45,7 @@ fn options(args: ServeArgs) -> (crate::Options, Option<String>) {
         spa: !args.no_spa,
         base: args.base,
         live_reload: !args.no_live_reload,
+        inspector: !args.no_inspector,
         watch: true,
         cli_rules: args.proxy,
         fallback: args.proxy_fallback,

@@ -12,6 +12,7 @@ use super::failure::Failure;
 use super::stream::{self, EventStream, StreamLog};
 use super::{cookies, headers, location, Outcome};
 use crate::body::{self, Body};
+use crate::inspector::Capture;
 use crate::rules::{Rule, Target};
 use crate::server::Peer;
 
@@ -29,6 +30,8 @@ pub(crate) struct Attempt<'a> {
     pub url: String,
     /// "through the proxy …" when the connection goes through HTTP(S)_PROXY.
     pub via: Option<String>,
+    /// The inspector's record of this exchange, when the inspector is on.
+    pub capture: Option<&'a Capture>,
 }
 
 impl<'a> Attempt<'a> {
@@ -54,6 +57,7 @@ impl<'a> Attempt<'a> {
             path,
             host,
             via: None,
+            capture: None,
         }
     }
 
@@ -72,6 +76,9 @@ impl<'a> Attempt<'a> {
         parts.uri = uri;
         parts.version = Version::HTTP_11;
         headers::to_upstream(&mut parts.headers, self.rule, self.target, peer, upgrade);
+        if let Some(c) = self.capture {
+            c.sent_upstream(&self.url, &parts.headers);
+        }
         // Keep the extensions behind: the upgrade handle belongs to the browser's connection.
         parts.extensions = http::Extensions::new();
         // A browser that stops sending mid-body must not hold a backend connection forever.
@@ -111,6 +118,9 @@ impl<'a> Attempt<'a> {
     /// redirects rewritten as the rule says, body streaming.
     pub(crate) fn relay(&self, res: Response<Incoming>, stop: &watch::Receiver<bool>) -> Outcome {
         let (mut parts, incoming) = res.into_parts();
+        if let Some(c) = self.capture {
+            c.backend_answered(&parts.headers);
+        }
         headers::strip_hop_by_hop(&mut parts.headers, false);
         cookies::rewrite_set_cookies(&mut parts.headers, &self.rule.cookies);
         if let Some(t) = self.target {

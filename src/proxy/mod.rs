@@ -22,6 +22,7 @@ pub use upstream::ProxySettings;
 use upstream::Upstream;
 
 use crate::body::{self, Body};
+use crate::inspector::Capture;
 use crate::rules::Rule;
 use crate::server::Peer;
 
@@ -57,7 +58,13 @@ impl Proxy {
 
     /// Forwards one request a rule took: upgrades are tunnelled (or refused), everything
     /// else is sent through the pool and the answer streamed back.
-    pub(crate) async fn handle(&self, rule: &Rule, req: Request<Incoming>, peer: Peer) -> Outcome {
+    pub(crate) async fn handle(
+        &self,
+        rule: &Rule,
+        req: Request<Incoming>,
+        peer: Peer,
+        capture: Option<&Capture>,
+    ) -> Outcome {
         if let Some(problem) = &rule.problem {
             let cause = format!("the rule cannot be used: {problem}");
             return Attempt::new(rule, &req).fail(http::StatusCode::BAD_GATEWAY, cause);
@@ -65,16 +72,23 @@ impl Proxy {
         if let Some(refused) = origin::refuse_cross_site(rule, &req) {
             return refused;
         }
-        match upgrade::dispatch_upgrade(self, rule, req, peer).await {
+        match upgrade::dispatch_upgrade(self, rule, req, peer, capture).await {
             Ok(outcome) => outcome,
-            Err(req) => self.forward(rule, req, peer).await,
+            Err(req) => self.forward(rule, req, peer, capture).await,
         }
     }
 
     /// Forwards one plain request and returns the backend's response, streaming, or a 502/504.
-    async fn forward(&self, rule: &Rule, req: Request<Incoming>, peer: Peer) -> Outcome {
+    async fn forward(
+        &self,
+        rule: &Rule,
+        req: Request<Incoming>,
+        peer: Peer,
+        capture: Option<&Capture>,
+    ) -> Outcome {
         let upstream = &self.upstream;
         let mut attempt = Attempt::new(rule, &req);
+        attempt.capture = capture;
         let mut out = match attempt.request(req, peer, false) {
             Ok(r) => r,
             Err(failed) => return *failed,

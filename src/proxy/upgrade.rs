@@ -10,6 +10,7 @@ use super::stream::{self, StreamLog};
 use super::upstream::{Upstream, CONNECT_TIMEOUT};
 use super::{headers, tunnel, Attempt, Outcome, Proxy};
 use crate::body;
+use crate::inspector::Capture;
 use crate::rules::Rule;
 use crate::server::Peer;
 
@@ -20,6 +21,7 @@ pub(super) async fn dispatch_upgrade(
     rule: &Rule,
     mut req: Request<Incoming>,
     peer: Peer,
+    capture: Option<&Capture>,
 ) -> Result<Outcome, Request<Incoming>> {
     if headers::is_upgrade(req.headers()) && protocol(&req).eq_ignore_ascii_case("h2c") {
         // h2c is an upgrade to HTTP/2 over cleartext, which no browser sends: the request
@@ -34,7 +36,7 @@ pub(super) async fn dispatch_upgrade(
         return Ok(refused(cause, String::new()));
     }
     if rule.ws {
-        return Ok(tunnel(proxy, rule, req, peer).await);
+        return Ok(tunnel(proxy, rule, req, peer, capture).await);
     }
     let cause = format!(
         "a {} upgrade reached rule \"{}\", which does not tunnel upgrades; add \"ws\": true to it",
@@ -100,8 +102,15 @@ fn bad_websocket_handshake<B>(req: &Request<B>) -> Option<&'static str> {
 
 /// Sends the upgrade request to the backend and, on 101, tunnels the two connections.
 /// Any other answer from the backend is relayed as it is.
-async fn tunnel(proxy: &Proxy, rule: &Rule, mut req: Request<Incoming>, peer: Peer) -> Outcome {
+async fn tunnel(
+    proxy: &Proxy,
+    rule: &Rule,
+    mut req: Request<Incoming>,
+    peer: Peer,
+    capture: Option<&Capture>,
+) -> Outcome {
     let mut attempt = Attempt::new(rule, &req);
+    attempt.capture = capture;
     let browser_side = hyper::upgrade::on(&mut req);
     let out = match attempt.request(req, peer, true) {
         Ok(r) => r,

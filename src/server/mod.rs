@@ -7,6 +7,7 @@
 mod bind;
 mod guards;
 mod host;
+mod origin;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -25,6 +26,7 @@ use tokio::sync::watch;
 
 pub(crate) use bind::bind;
 pub(crate) use host::HostCheck;
+pub(crate) use origin::{sender, Sender};
 
 use crate::body::Body;
 

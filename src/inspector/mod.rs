@@ -1,0 +1,302 @@
+//! The inspector, at `/__devproxy/`: every exchange that passes, as the browser sent it and as
+//! devproxy sent it on, live in a page served from the binary. Capturing copies at most a
+//! preview of each body as it streams past: nothing is held back or buffered on the way.
+
+mod record;
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http_body::Frame;
+use tokio::sync::mpsc;
+
+use crate::body::{self, Body, BoxError};
+use record::Record;
+
+/// The page, embedded: no framework, no build step.
+const PAGE: &str = include_str!("page.html");
+
+/// How much the inspector keeps.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// The newest exchanges kept.
+    pub records: usize,
+    /// Body previews in all, in bytes.
+    pub bytes: usize,
+    /// One body's preview, in bytes.
+    pub preview: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            records: 1000,
+            bytes: 32 * 1024 * 1024,
+            preview: 64 * 1024,
+        }
+    }
+}
+
+/// The exchanges kept, newest last.
+#[derive(Default)]
+struct Kept {
+    records: VecDeque<Arc<Mutex<Record>>>,
+    /// Preview bytes held by `records`.
+    bytes: usize,
+    next_id: u64,
+}
+
+pub(crate) struct Inspector {
+    kept: Mutex<Kept>,
+    /// Open inspector pages' event streams.
+    feed: Mutex<Vec<mpsc::Sender<Bytes>>>,
+    limits: Limits,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Inspector {
+    pub(crate) fn new(limits: Limits) -> Arc<Inspector> {
+        Arc::new(Inspector {
+            kept: Mutex::new(Kept::default()),
+            feed: Mutex::new(Vec::new()),
+            limits,
+        })
+    }
+
+    /// Starts the record of one exchange.
+    pub(crate) fn begin<B>(self: &Arc<Self>, req: &Request<B>) -> Capture {
+        let mut kept = lock(&self.kept);
+        kept.next_id += 1;
+        let path = crate::url::path_and_query(req.uri());
+        let record = Record::new(kept.next_id, req.method().as_str(), path, req.headers());
+        let record = Arc::new(Mutex::new(record));
+        kept.records.push_back(record.clone());
+        while kept.records.len() > self.limits.records {
+            if let Some(old) = kept.records.pop_front() {
+                kept.bytes -= lock(&old).preview.len();
+            }
+        }
+        Capture {
+            record,
+            inspector: self.clone(),
+        }
+    }
+
+    /// Counts `n` more preview bytes, dropping the oldest exchanges while over the budget.
+    fn charge(&self, n: usize) {
+        let mut kept = lock(&self.kept);
+        kept.bytes += n;
+        while kept.bytes > self.limits.bytes && kept.records.len() > 1 {
+            if let Some(old) = kept.records.pop_front() {
+                let freed = std::mem::take(&mut lock(&old).preview);
+                kept.bytes -= freed.len();
+            }
+        }
+    }
+
+    /// Tells the open inspector pages about an exchange.
+    fn publish(&self, event: &str, record: &Record) {
+        let message = Bytes::from(format!("event: {event}\ndata: {}\n\n", record.summary()));
+        let mut feed = lock(&self.feed);
+        // A page that cannot keep up misses lines rather than slowing anything down.
+        feed.retain(|page| !page.is_closed());
+        for page in feed.iter() {
+            let _ = page.try_send(message.clone());
+        }
+    }
+
+    /// Answers a request under `/__devproxy/` that is the inspector's (`page` is the rest of
+    /// the path), or `None`.
+    pub(crate) fn answer(&self, page: &str) -> Option<Response<Body>> {
+        match page {
+            "" => Some(with_type(body::full(PAGE), "text/html; charset=utf-8")),
+            "api/requests" => {
+                let list: Vec<serde_json::Value> = lock(&self.kept)
+                    .records
+                    .iter()
+                    .map(|r| lock(r).summary())
+                    .collect();
+                Some(json(&serde_json::Value::Array(list)))
+            }
+            "api/feed" => Some(self.subscribe()),
+            _ => {
+                let id: u64 = page.strip_prefix("api/requests/")?.parse().ok()?;
+                let kept = lock(&self.kept);
+                let record = kept.records.iter().find(|r| lock(r).id == id);
+                Some(match record {
+                    Some(r) => json(&lock(r).detail()),
+                    None => body::text(
+                        StatusCode::NOT_FOUND,
+                        format!("404 Not Found: request {id} is no longer kept"),
+                    ),
+                })
+            }
+        }
+    }
+
+    fn subscribe(&self) -> Response<Body> {
+        let (tx, rx) = mpsc::channel(1024);
+        let _ = tx.try_send(Bytes::from_static(b": devproxy inspector\n\n"));
+        lock(&self.feed).push(tx);
+        with_type(body::boxed(Feed(rx)), "text/event-stream")
+    }
+}
+
+fn with_type(body: Body, content_type: &'static str) -> Response<Body> {
+    let mut res = Response::new(body);
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+fn json(v: &serde_json::Value) -> Response<Body> {
+    with_type(body::full(v.to_string()), "application/json")
+}
+
+/// The record of one exchange, filled in as it goes.
+pub(crate) struct Capture {
+    record: Arc<Mutex<Record>>,
+    inspector: Arc<Inspector>,
+}
+
+impl Capture {
+    /// What took the request: a rule (`proxied`) or how it was answered locally.
+    pub(crate) fn routed(&self, route: &str, proxied: bool) {
+        let mut r = lock(&self.record);
+        r.route = route.to_string();
+        r.proxied = proxied;
+    }
+
+    /// The request as devproxy sent it upstream.
+    pub(crate) fn sent_upstream(&self, url: &str, headers: &HeaderMap) {
+        let mut r = lock(&self.record);
+        r.upstream = url.to_string();
+        r.upstream_request = record::headers(headers);
+    }
+
+    /// The response as the backend sent it, before devproxy's rewrites.
+    pub(crate) fn backend_answered(&self, headers: &HeaderMap) {
+        lock(&self.record).backend_response = record::headers(headers);
+    }
+
+    /// The answer as the browser gets it: recorded, and its body previewed as it streams.
+    pub(crate) fn finish(
+        self,
+        res: Response<Body>,
+        upstream: &str,
+        failure: Option<&str>,
+    ) -> Response<Body> {
+        {
+            let mut r = lock(&self.record);
+            r.status = res.status().as_u16();
+            r.browser_response = record::headers(res.headers());
+            r.head_ms = Some(r.started.elapsed().as_secs_f64() * 1000.0);
+            if r.upstream.is_empty() {
+                r.upstream = upstream.to_string();
+            }
+            r.failure = failure.map(str::to_string);
+            self.inspector.publish("request", &r);
+        }
+        let (parts, inner) = res.into_parts();
+        let limit = self.inspector.limits.preview;
+        Response::from_parts(
+            parts,
+            body::boxed(Tee {
+                inner,
+                capture: Some(self),
+                limit,
+            }),
+        )
+    }
+
+    fn end(&self, how: &str) {
+        let mut r = lock(&self.record);
+        r.total_ms = Some(r.started.elapsed().as_secs_f64() * 1000.0);
+        r.ended = Some(how.to_string());
+        self.inspector.publish("update", &r);
+    }
+}
+
+/// A response body on its way to the browser, previewed as it passes.
+struct Tee {
+    inner: Body,
+    capture: Option<Capture>,
+    limit: usize,
+}
+
+impl http_body::Body for Tee {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let (Some(data), Some(c)) = (frame.data_ref(), &self.capture) {
+                    let kept = lock(&c.record).keep(data, self.limit);
+                    c.inspector.charge(kept);
+                }
+            }
+            Poll::Ready(Some(Err(e))) => {
+                if let Some(c) = self.capture.take() {
+                    c.end(&format!("failed: {e}"));
+                }
+            }
+            Poll::Ready(None) => {
+                if let Some(c) = self.capture.take() {
+                    c.end("complete");
+                }
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for Tee {
+    fn drop(&mut self) {
+        if let Some(c) = self.capture.take() {
+            // An empty body (HEAD, 304) is never polled: it is complete, not cut.
+            let how = if http_body::Body::is_end_stream(&self.inner) {
+                "complete"
+            } else {
+                "cut short by the browser"
+            };
+            c.end(how);
+        }
+    }
+}
+
+/// An inspector page's event stream.
+struct Feed(mpsc::Receiver<Bytes>);
+
+impl http_body::Body for Feed {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.0.poll_recv(cx).map(|m| m.map(|b| Ok(Frame::data(b))))
+    }
+}
