@@ -84,3 +84,81 @@ async fn pages_reload_once_per_rebuild_and_restyle_in_place() {
     );
     assert_eq!(browser.eval("sessionStorage.loads").await, "2");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inspector_shows_the_apps_calls_and_replays_one() {
+    let Some(mut browser) =
+        Browser::launch("the_inspector_shows_the_apps_calls_and_replays_one").await
+    else {
+        return;
+    };
+    let b = echo_backend().await;
+    let p = proxy_with(
+        Some(&format!(
+            r#"{{ "/api": {{ "target": "{}", "changeOrigin": true }} }}"#,
+            b.url()
+        )),
+        |o| o.inspector = true,
+    )
+    .await;
+    browser.goto(&p.url("/")).await;
+    let answer = browser
+        .eval("fetch('/api/users?id=7', { method: 'POST', body: 'hello' }).then((r) => r.text())")
+        .await;
+    assert!(
+        answer
+            .as_str()
+            .unwrap_or("")
+            .starts_with("POST /api/users?id=7\n"),
+        "{answer}"
+    );
+
+    browser.goto(&p.url("/__devproxy/")).await;
+    let row = "[...document.querySelectorAll('#rows tr')].find((tr) => tr.textContent.includes('/api/users?id=7'))";
+    assert!(
+        browser.wait_for(&format!("!!{row}")).await,
+        "the call is listed"
+    );
+    let cells = browser.eval(&format!("{row}.textContent")).await;
+    let cells = cells.as_str().unwrap_or("");
+    assert!(
+        cells.contains("POST") && cells.contains("/api") && cells.contains(&b.url()),
+        "{cells}"
+    );
+    browser.eval(&format!("{row}.click(); true")).await;
+    assert!(
+        browser
+            .wait_for(&format!(
+                "document.getElementById('detail').textContent.includes('127.0.0.1:{}')",
+                b.addr.port()
+            ))
+            .await,
+        "the detail shows the Host sent upstream: {}",
+        browser
+            .eval("document.getElementById('detail').textContent")
+            .await
+    );
+    assert!(
+        browser
+            .wait_for("document.getElementById('detail').textContent.includes('hello')")
+            .await
+    );
+    let hits = b.hits();
+    browser
+        .eval("[...document.querySelectorAll('#detail button')].find((b) => b.textContent === 'Replay').click(); true")
+        .await;
+    assert!(
+        browser
+            .wait_for("!!document.getElementById('replayed')")
+            .await,
+        "replayed"
+    );
+    assert_eq!(b.hits(), hits + 1);
+    let replayed = browser
+        .eval("document.getElementById('replayed').textContent")
+        .await;
+    assert!(
+        replayed.as_str().unwrap_or("").contains("replayed (#"),
+        "{replayed}"
+    );
+}

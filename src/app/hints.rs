@@ -8,28 +8,23 @@ use crate::rules::{literal_prefix, RuleSet};
 
 /// Warns about a request no rule took, when it looks like one should have, and about a page's
 /// script or stylesheet that is not there.
-pub(super) fn warn_on_miss<B>(rules: &RuleSet, req: &Request<B>, local: Local) {
-    if local == Local::NotFound && is_asset(req) {
-        tracing::warn!(
-            "{} {} answered 404: no such file, so the page misses a script or stylesheet (a build made for a sub-path needs --base)",
-            req.method(),
-            req.uri().path()
-        );
-        return;
-    }
-    let spa = local == Local::SpaFallback;
-    if let Some(hint) = rule_miss(rules, req, spa) {
+/// The warning is logged, and returned for the inspector.
+pub(super) fn warn_on_miss<B>(rules: &RuleSet, req: &Request<B>, local: Local) -> Option<String> {
+    let (method, path) = (req.method(), req.uri().path());
+    let warning = if local == Local::NotFound && is_asset(req) {
+        format!("{method} {path} answered 404: no such file, so the page misses a script or stylesheet (a build made for a sub-path needs --base)")
+    } else {
+        let spa = local == Local::SpaFallback;
+        let hint = rule_miss(rules, req, spa)?;
         let got = if spa {
             "index.html (SPA fallback)"
         } else {
             "404"
         };
-        tracing::warn!(
-            "{} {} matched no proxy rule and got {got}{hint}",
-            req.method(),
-            req.uri().path()
-        );
-    }
+        format!("{method} {path} matched no proxy rule and got {got}{hint}")
+    };
+    tracing::warn!("{warning}");
+    Some(warning)
 }
 
 /// A script or stylesheet a page loads.

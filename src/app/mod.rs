@@ -152,7 +152,9 @@ impl App {
             Some(res) => (res, Local::SpaFallback),
             None => (self.statics.not_found(&req), Local::NotFound),
         };
-        hints::warn_on_miss(&rules, &req, local);
+        if let (Some(warning), Some(c)) = (hints::warn_on_miss(&rules, &req, local), capture) {
+            c.note(&warning);
+        }
         access::local(&req, res, local, start, capture)
     }
 

@@ -80,7 +80,7 @@ impl Inspector {
         kept.records.push_back(record.clone());
         while kept.records.len() > self.limits.records {
             if let Some(old) = kept.records.pop_front() {
-                kept.bytes -= lock(&old).preview.len();
+                kept.bytes -= lock(&old).release();
             }
         }
         Capture {
@@ -95,18 +95,20 @@ impl Inspector {
         kept.bytes += n;
         while kept.bytes > self.limits.bytes && kept.records.len() > 1 {
             if let Some(old) = kept.records.pop_front() {
-                let freed = std::mem::take(&mut lock(&old).preview);
-                kept.bytes -= freed.len();
+                kept.bytes -= lock(&old).release();
             }
         }
     }
 
     /// Tells the open inspector pages about an exchange.
     fn publish(&self, event: &str, record: &Record) {
-        let message = Bytes::from(format!("event: {event}\ndata: {}\n\n", record.summary()));
         let mut feed = lock(&self.feed);
         // A page that cannot keep up misses lines rather than slowing anything down.
         feed.retain(|page| !page.is_closed());
+        if feed.is_empty() {
+            return;
+        }
+        let message = Bytes::from(format!("event: {event}\ndata: {}\n\n", record.summary()));
         for page in feed.iter() {
             let _ = page.try_send(message.clone());
         }
@@ -182,6 +184,33 @@ impl Capture {
         r.upstream_request = record::headers(headers);
     }
 
+    /// Why no rule took the request, when it looks as if one should have.
+    pub(crate) fn note(&self, note: &str) {
+        lock(&self.record).note = Some(note.to_string());
+    }
+
+    /// The request body on its way upstream, previewed as it passes.
+    pub(crate) fn tee_request(&self, inner: Body) -> Body {
+        body::boxed(RequestTee {
+            inner,
+            capture: self.handle(),
+            limit: self.inspector.limits.preview,
+        })
+    }
+
+    /// A handle that outlives the response, for a tunnel that ends later.
+    pub(crate) fn handle(&self) -> Capture {
+        Capture {
+            record: self.record.clone(),
+            inspector: self.inspector.clone(),
+        }
+    }
+
+    /// The end of a tunnel or stream, said as the log says it.
+    pub(crate) fn ended(&self, how: &str) {
+        self.end(how);
+    }
+
     /// The response as the backend sent it, before devproxy's rewrites.
     pub(crate) fn backend_answered(&self, headers: &HeaderMap) {
         lock(&self.record).backend_response = record::headers(headers);
@@ -205,7 +234,13 @@ impl Capture {
             r.failure = failure.map(str::to_string);
             self.inspector.publish("request", &r);
         }
-        let (parts, inner) = res.into_parts();
+        let (mut parts, inner) = res.into_parts();
+        // The page's Replay reads which record its request became.
+        let id = lock(&self.record).id;
+        parts.headers.insert(
+            http::HeaderName::from_static("x-devproxy-request"),
+            HeaderValue::from(id),
+        );
         let limit = self.inspector.limits.preview;
         Response::from_parts(
             parts,
@@ -283,6 +318,40 @@ impl Drop for Tee {
             };
             c.end(how);
         }
+    }
+}
+
+/// A request body on its way upstream, previewed as it passes.
+struct RequestTee {
+    inner: Body,
+    capture: Capture,
+    limit: usize,
+}
+
+impl http_body::Body for RequestTee {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
+            if let Some(data) = frame.data_ref() {
+                let kept = lock(&self.capture.record).keep_request(data, self.limit);
+                self.capture.inspector.charge(kept);
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

@@ -41,8 +41,16 @@ pub(crate) struct Record {
     pub browser_response: Vec<(String, String)>,
     /// The first bytes of the response body, as they passed.
     pub preview: BytesMut,
+    /// The first bytes of the request body, as they passed upstream.
+    pub request_preview: BytesMut,
     /// Whether the body ended (or was cut) and how.
     pub ended: Option<String>,
+    /// Why no rule took it, when it looked as if one should have.
+    pub note: Option<String>,
+    /// Server-sent events counted in the body.
+    pub events: u64,
+    /// Left the inspector: previews are no longer kept (nor counted).
+    released: bool,
 }
 
 pub(crate) fn headers(h: &HeaderMap) -> Vec<(String, String)> {
@@ -79,17 +87,42 @@ impl Record {
             backend_response: Vec::new(),
             browser_response: Vec::new(),
             preview: BytesMut::new(),
+            request_preview: BytesMut::new(),
             ended: None,
+            note: None,
+            events: 0,
+            released: false,
         }
     }
 
     /// Keeps up to `limit` bytes of the body in the preview; returns the bytes kept.
     pub(crate) fn keep(&mut self, data: &Bytes, limit: usize) -> usize {
         self.size += data.len() as u64;
-        let room = limit.saturating_sub(self.preview.len());
-        let n = room.min(data.len());
-        self.preview.extend_from_slice(&data[..n]);
+        self.events += data.windows(2).filter(|w| w == b"\n\n").count() as u64;
+        Self::append(&mut self.preview, data, limit, self.released)
+    }
+
+    /// Keeps up to `limit` bytes of the request body; returns the bytes kept.
+    pub(crate) fn keep_request(&mut self, data: &Bytes, limit: usize) -> usize {
+        Self::append(&mut self.request_preview, data, limit, self.released)
+    }
+
+    fn append(preview: &mut BytesMut, data: &Bytes, limit: usize, released: bool) -> usize {
+        if released {
+            return 0;
+        }
+        let n = limit.saturating_sub(preview.len()).min(data.len());
+        preview.extend_from_slice(&data[..n]);
         n
+    }
+
+    /// Drops the previews (the record leaves the inspector); the bytes they held.
+    pub(crate) fn release(&mut self) -> usize {
+        let held = self.preview.len() + self.request_preview.len();
+        self.released = true;
+        self.preview = BytesMut::new();
+        self.request_preview = BytesMut::new();
+        held
     }
 
     /// The line of the list.
@@ -107,6 +140,8 @@ impl Record {
             "size": self.size,
             "failure": self.failure,
             "ended": self.ended,
+            "note": self.note,
+            "events": self.events,
         })
     }
 
@@ -124,6 +159,7 @@ impl Record {
         v["backendResponse"] = pairs(&self.backend_response);
         v["browserResponse"] = pairs(&self.browser_response);
         v["preview"] = preview(&self.preview);
+        v["requestPreview"] = preview(&self.request_preview);
         v
     }
 }

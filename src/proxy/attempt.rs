@@ -85,7 +85,11 @@ impl<'a> Attempt<'a> {
         let body = if http_body::Body::is_end_stream(&incoming) {
             body::boxed(incoming)
         } else {
-            body::boxed(body::IdleTimeout::new(incoming, peer.body_idle))
+            let body = body::boxed(body::IdleTimeout::new(incoming, peer.body_idle));
+            match self.capture {
+                Some(c) => c.tee_request(body),
+                None => body,
+            }
         };
         Ok(Request::from_parts(parts, body))
     }

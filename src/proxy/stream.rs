@@ -12,6 +12,7 @@ use http_body::Frame;
 use tokio::sync::watch;
 
 use crate::body::BoxError;
+use crate::inspector::Capture;
 
 /// A future that is ready once devproxy is stopping.
 pub(crate) type Stopping = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -34,6 +35,8 @@ pub(crate) struct StreamLog {
     pub up: u64,
     pub down: u64,
     events: Option<u64>,
+    /// The inspector's record, told of the end too.
+    capture: Option<Capture>,
 }
 
 impl StreamLog {
@@ -46,7 +49,14 @@ impl StreamLog {
             up: 0,
             down: 0,
             events: None,
+            capture: None,
         }
+    }
+
+    /// Tells the inspector's record of the end as well.
+    pub(crate) fn with_capture(mut self, capture: Option<Capture>) -> Self {
+        self.capture = capture;
+        self
     }
 
     /// Logs the end: `closed_by` is "the browser", "the backend", "devproxy (stopping)", or
@@ -71,6 +81,13 @@ impl StreamLog {
     }
 
     fn write(&self, closed_by: &str, what: &str) {
+        if let Some(c) = &self.capture {
+            let took = duration(self.start.elapsed());
+            c.ended(&format!(
+                "{} closed by {closed_by} after {took} ({what})",
+                self.kind
+            ));
+        }
         tracing::info!(
             rule = %self.rule,
             "{} {} closed by {closed_by} after {} ({what})",

@@ -132,7 +132,8 @@ async fn tunnel(
     } else {
         "upgraded connection"
     };
-    let log = StreamLog::new(kind, &attempt.path, &rule.name);
+    let log = StreamLog::new(kind, &attempt.path, &rule.name)
+        .with_capture(attempt.capture.map(Capture::handle));
     let (stopping, shown) = (stream::stopping(&proxy.stop), attempt.url.clone());
     let rule_name = rule.name.clone();
     tokio::spawn(async move {
