@@ -264,6 +264,23 @@ http {{
             for ref in ("nginx", "vite"):
                 if ref in targets:
                     results["json"][ref] = wrk(f"http://{HOST}:{targets[ref]}/api/hello")
+            # The inspector's cost: the same devproxy with --no-inspector, measured in turn
+            # with the default (inspector on and capturing, a page listening to its feed).
+            print("inspector on and off…", file=sys.stderr)
+            dp2 = free_port()
+            plain = subprocess.Popen([os.path.join(ROOT, "target/release/devproxy"), "serve", site, "-c", config, "-p", str(dp2), "--strict-port", "-q", "--no-inspector"], stdout=subprocess.DEVNULL)
+            procs.append(plain)
+            assert wait_port(dp2)
+            feed = socket.create_connection((HOST, dp))
+            feed.sendall(f"GET /__devproxy/api/feed HTTP/1.1\r\nHost: localhost:{dp}\r\n\r\n".encode())
+            on, off = [], []
+            for _ in range(ROUNDS):
+                on.append(wrk(f"http://{HOST}:{dp}/api/hello")["rps"])
+                off.append(wrk(f"http://{HOST}:{dp2}/api/hello")["rps"])
+            feed.close()
+            results["inspector_rps"] = {"on": statistics.median(on), "off": statistics.median(off)}
+            plain.send_signal(signal.SIGINT)
+            plain.wait(10)
             print("static files…", file=sys.stderr)
             for name, path in (("index", "/index.html"), ("asset_2mb", "/asset.bin")):
                 results[name] = {k: wrk(f"http://{HOST}:{p}{path}") for k, p in targets.items() if k != "direct"}
@@ -350,6 +367,10 @@ def report(r):
     print("(ratios: devproxy against each; above 1 means devproxy is better)")
     s = r["sse_first_event_ms"]
     print(f"\nSSE added delay: {s['devproxy'] - s['direct']:.2f} ms")
+    if "inspector_rps" in r:
+        i = r["inspector_rps"]
+        print(f"proxied JSON with the inspector capturing (a page listening): {i['on']:,.0f} req/s, "
+              f"without: {i['off']:,.0f} req/s = {i['on'] / i['off']:.2f}×")
     print(f"peak RSS during the transfers: {r['peak_rss_kib'] / 1024:.1f} MiB")
     print(f"peak RSS over the whole run: {r['peak_rss_all_kib'] / 1024:.1f} MiB")
     print(f"idle RSS: {r['idle_rss_kib'] / 1024:.1f} MiB")

@@ -105,7 +105,9 @@ async fn open_pages_hear_of_new_requests() {
             .unwrap();
         seen.push_str(&String::from_utf8_lossy(frame.data_ref().unwrap()));
     }
-    assert!(seen.contains("event: request\ndata: {"), "{seen}");
+    // A body of known length is published once, when it is done.
+    assert!(seen.contains("event: update\ndata: {"), "{seen}");
+    assert!(seen.contains(r#""ended":"complete""#), "{seen}");
     assert!(seen.contains(r#""path":"/index.html""#), "{seen}");
 }
 

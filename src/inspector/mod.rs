@@ -91,6 +91,9 @@ impl Inspector {
 
     /// Counts `n` more preview bytes, dropping the oldest exchanges while over the budget.
     fn charge(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
         let mut kept = lock(&self.kept);
         kept.bytes += n;
         while kept.bytes > self.limits.bytes && kept.records.len() > 1 {
@@ -108,7 +111,10 @@ impl Inspector {
         if feed.is_empty() {
             return;
         }
-        let message = Bytes::from(format!("event: {event}\ndata: {}\n\n", record.summary()));
+        let message = Bytes::from(format!(
+            "event: {event}\ndata: {}\n\n",
+            record.summary_json()
+        ));
         for page in feed.iter() {
             let _ = page.try_send(message.clone());
         }
@@ -181,7 +187,7 @@ impl Capture {
     pub(crate) fn sent_upstream(&self, url: &str, headers: &HeaderMap) {
         let mut r = lock(&self.record);
         r.upstream = url.to_string();
-        r.upstream_request = record::headers(headers);
+        r.upstream_request = headers.clone();
     }
 
     /// Why no rule took the request, when it looks as if one should have.
@@ -213,7 +219,7 @@ impl Capture {
 
     /// The response as the backend sent it, before devproxy's rewrites.
     pub(crate) fn backend_answered(&self, headers: &HeaderMap) {
-        lock(&self.record).backend_response = record::headers(headers);
+        lock(&self.record).backend_response = headers.clone();
     }
 
     /// The answer as the browser gets it: recorded, and its body previewed as it streams.
@@ -226,13 +232,18 @@ impl Capture {
         {
             let mut r = lock(&self.record);
             r.status = res.status().as_u16();
-            r.browser_response = record::headers(res.headers());
+            r.browser_response = res.headers().clone();
             r.head_ms = Some(r.started.elapsed().as_secs_f64() * 1000.0);
             if r.upstream.is_empty() {
                 r.upstream = upstream.to_string();
             }
             r.failure = failure.map(str::to_string);
-            self.inspector.publish("request", &r);
+            // A body of known length ends soon and is published then, once; streams, upgrades
+            // and bodies of unknown length show up at once, and again when they end.
+            let known_length = http_body::Body::size_hint(res.body()).exact().is_some();
+            if !known_length || res.status() == StatusCode::SWITCHING_PROTOCOLS {
+                self.inspector.publish("request", &r);
+            }
         }
         let (mut parts, inner) = res.into_parts();
         // The page's Replay reads which record its request became.
@@ -241,7 +252,11 @@ impl Capture {
             http::HeaderName::from_static("x-devproxy-request"),
             HeaderValue::from(id),
         );
-        let limit = self.inspector.limits.preview;
+        // Files answered from DIR are on the disk already: only proxied bodies are previewed.
+        let limit = match lock(&self.record).proxied {
+            true => self.inspector.limits.preview,
+            false => 0,
+        };
         Response::from_parts(
             parts,
             body::boxed(Tee {

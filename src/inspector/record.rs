@@ -35,10 +35,12 @@ pub(crate) struct Record {
     pub total_ms: Option<f64>,
     pub size: u64,
     pub failure: Option<String>,
-    pub browser_request: Vec<(String, String)>,
-    pub upstream_request: Vec<(String, String)>,
-    pub backend_response: Vec<(String, String)>,
-    pub browser_response: Vec<(String, String)>,
+    // Header maps are cloned as they are (values share their bytes): text is made only when
+    // a page asks for the detail.
+    pub browser_request: HeaderMap,
+    pub upstream_request: HeaderMap,
+    pub backend_response: HeaderMap,
+    pub browser_response: HeaderMap,
     /// The first bytes of the response body, as they passed.
     pub preview: BytesMut,
     /// The first bytes of the request body, as they passed upstream.
@@ -51,17 +53,6 @@ pub(crate) struct Record {
     pub events: u64,
     /// Left the inspector: previews are no longer kept (nor counted).
     released: bool,
-}
-
-pub(crate) fn headers(h: &HeaderMap) -> Vec<(String, String)> {
-    h.iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect()
 }
 
 impl Record {
@@ -82,10 +73,10 @@ impl Record {
             total_ms: None,
             size: 0,
             failure: None,
-            browser_request: headers(browser),
-            upstream_request: Vec::new(),
-            backend_response: Vec::new(),
-            browser_response: Vec::new(),
+            browser_request: browser.clone(),
+            upstream_request: HeaderMap::new(),
+            backend_response: HeaderMap::new(),
+            browser_response: HeaderMap::new(),
             preview: BytesMut::new(),
             request_preview: BytesMut::new(),
             ended: None,
@@ -125,31 +116,55 @@ impl Record {
         held
     }
 
+    /// The line of the list, as JSON text. Written by hand: with a page listening, one is made
+    /// per request, and building a `Value` first costs several times more.
+    pub(crate) fn summary_json(&self) -> String {
+        use std::fmt::Write as _;
+        let mut s = String::with_capacity(256);
+        let _ = write!(s, r#"{{"id":{},"time":{},"method":"#, self.id, self.time_ms);
+        quote(&mut s, &self.method);
+        s.push_str(r#","path":"#);
+        quote(&mut s, &self.path);
+        s.push_str(r#","route":"#);
+        quote(&mut s, &self.route);
+        let _ = write!(s, r#","proxied":{},"upstream":"#, self.proxied);
+        quote(&mut s, &self.upstream);
+        let _ = write!(s, r#","status":{},"ms":"#, self.status);
+        match self.total_ms.or(self.head_ms) {
+            Some(ms) => {
+                let _ = write!(s, "{ms:.3}");
+            }
+            None => s.push_str("null"),
+        }
+        let _ = write!(s, r#","size":{},"events":{}"#, self.size, self.events);
+        for (name, value) in [
+            ("failure", &self.failure),
+            ("ended", &self.ended),
+            ("note", &self.note),
+        ] {
+            let _ = write!(s, r#","{name}":"#);
+            match value {
+                Some(v) => quote(&mut s, v),
+                None => s.push_str("null"),
+            }
+        }
+        s.push('}');
+        s
+    }
+
     /// The line of the list.
     pub(crate) fn summary(&self) -> Value {
-        json!({
-            "id": self.id,
-            "time": self.time_ms as u64,
-            "method": self.method,
-            "path": self.path,
-            "route": self.route,
-            "proxied": self.proxied,
-            "upstream": self.upstream,
-            "status": self.status,
-            "ms": self.total_ms.or(self.head_ms),
-            "size": self.size,
-            "failure": self.failure,
-            "ended": self.ended,
-            "note": self.note,
-            "events": self.events,
-        })
+        serde_json::from_str(&self.summary_json()).unwrap_or(Value::Null)
     }
 
     /// Everything, for the detail view.
     pub(crate) fn detail(&self) -> Value {
-        let pairs = |h: &[(String, String)]| -> Value {
+        let pairs = |h: &HeaderMap| -> Value {
             h.iter()
-                .map(|(k, v)| json!([k, v, SECRET.contains(&k.as_str())]))
+                .map(|(k, v)| {
+                    let v = String::from_utf8_lossy(v.as_bytes());
+                    json!([k.as_str(), v, SECRET.contains(&k.as_str())])
+                })
                 .collect()
         };
         let mut v = self.summary();
@@ -180,5 +195,41 @@ fn preview(bytes: &[u8]) -> Value {
                 .collect();
             json!({ "hex": hex })
         }
+    }
+}
+
+/// `text` as a JSON string.
+fn quote(out: &mut String, text: &str) {
+    use std::fmt::Write as _;
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_are_json() {
+        let mut r = Record::new(7, "GET", "/a?q=\"x\"\n", &HeaderMap::new());
+        r.failure = Some("tab\there".into());
+        let v: Value = serde_json::from_str(&r.summary_json()).unwrap();
+        assert_eq!(v["path"], "/a?q=\"x\"\n");
+        assert_eq!(v["failure"], "tab\there");
+        assert_eq!(v["ms"], Value::Null);
+        assert_eq!(v["id"], 7);
     }
 }
