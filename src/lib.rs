@@ -56,6 +56,8 @@ pub struct Options {
     pub live_reload: bool,
     /// The inspector at `/__devproxy/`: what passes, captured as it streams.
     pub inspector: bool,
+    /// How many exchanges the inspector keeps (with 32 KiB of body previews each on average).
+    pub inspector_limit: usize,
     /// Watch the config file and reload it on change.
     pub watch: bool,
     /// `--proxy PATTERN=TARGET` rules, after the file's.
@@ -83,6 +85,7 @@ impl Default for Options {
             base: None,
             live_reload: false,
             inspector: false,
+            inspector_limit: 1000,
             watch: true,
             cli_rules: Vec::new(),
             await_config: Vec::new(),
@@ -161,9 +164,9 @@ pub async fn start(options: Options) -> anyhow::Result<Server> {
         proxy,
         statics,
         live,
-        inspector: options
-            .inspector
-            .then(|| inspector::Inspector::new(inspector::Limits::default())),
+        inspector: options.inspector.then(|| {
+            inspector::Inspector::new(inspector::Limits::for_records(options.inspector_limit))
+        }),
         // Listening beyond loopback, devproxy's pages answer this machine only.
         own_pages_loopback_only: options.host.is_some(),
     });

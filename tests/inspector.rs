@@ -268,3 +268,38 @@ async fn memory_stays_bounded_over_ten_thousand_large_requests() {
         "RSS grew from {before} KiB to {after} KiB over 9,500 more requests"
     );
 }
+
+#[tokio::test]
+async fn the_limit_bounds_what_is_kept_and_timings_are_recorded() {
+    let b = echo_backend().await;
+    let p = proxy_with(Some(&format!(r#"{{ "/api": "{}" }}"#, b.url())), |o| {
+        o.inspector = true;
+        o.inspector_limit = 5;
+    })
+    .await;
+    for i in 0..8 {
+        get(&p.url(&format!("/api/{i}"))).await;
+    }
+    let list = json(&p, "/__devproxy/api/requests").await;
+    let paths: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["/api/3", "/api/4", "/api/5", "/api/6", "/api/7"]);
+    let id = list[4]["id"].as_u64().unwrap();
+    let d = json(&p, &format!("/__devproxy/api/requests/{id}")).await;
+    let (sent, backend, head) = (
+        d["sentMs"].as_f64().unwrap(),
+        d["backendMs"].as_f64().unwrap(),
+        d["headMs"].as_f64().unwrap(),
+    );
+    assert!(
+        sent <= backend && backend <= head,
+        "{sent} {backend} {head}"
+    );
+    let gone = get(&p.url("/__devproxy/api/requests/1")).await;
+    assert_eq!(gone.status, 404);
+    assert!(gone.text().contains("no longer kept"));
+}

@@ -100,6 +100,10 @@ pub struct ServeArgs {
     #[arg(long, env = "DEVPROXY_NO_INSPECTOR")]
     pub no_inspector: bool,
 
+    /// How many requests the inspector keeps, with 32 KiB of bodies each on average
+    #[arg(long, value_name = "N", default_value_t = 1000, env = "DEVPROXY_INSPECTOR_LIMIT", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub inspector_limit: u32,
+
     /// Do not reload pages when DIR changes (and do not add the live-reload script)
     #[arg(long, env = "DEVPROXY_NO_LIVE_RELOAD")]
     pub no_live_reload: bool,

@@ -46,6 +46,7 @@ fn options(args: ServeArgs) -> (crate::Options, Option<String>) {
         base: args.base,
         live_reload: !args.no_live_reload,
         inspector: !args.no_inspector,
+        inspector_limit: args.inspector_limit as usize,
         watch: true,
         cli_rules: args.proxy,
         fallback: args.proxy_fallback,

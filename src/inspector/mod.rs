@@ -31,13 +31,21 @@ pub(crate) struct Limits {
     pub preview: usize,
 }
 
-impl Default for Limits {
-    fn default() -> Self {
+impl Limits {
+    /// Keeps the last `records` exchanges, with 32 KiB of previews each on average.
+    pub(crate) fn for_records(records: usize) -> Limits {
         Limits {
-            records: 1000,
-            bytes: 32 * 1024 * 1024,
+            records,
+            bytes: records.saturating_mul(32 * 1024),
             preview: 64 * 1024,
         }
+    }
+}
+
+impl Default for Limits {
+    /// The last 1,000 exchanges, 32 MiB of previews.
+    fn default() -> Self {
+        Limits::for_records(1000)
     }
 }
 
@@ -188,6 +196,7 @@ impl Capture {
         let mut r = lock(&self.record);
         r.upstream = url.to_string();
         r.upstream_request = headers.clone();
+        r.sent_ms = Some(r.started.elapsed().as_secs_f64() * 1000.0);
     }
 
     /// Why no rule took the request, when it looks as if one should have.
@@ -219,7 +228,9 @@ impl Capture {
 
     /// The response as the backend sent it, before devproxy's rewrites.
     pub(crate) fn backend_answered(&self, headers: &HeaderMap) {
-        lock(&self.record).backend_response = headers.clone();
+        let mut r = lock(&self.record);
+        r.backend_response = headers.clone();
+        r.backend_ms = Some(r.started.elapsed().as_secs_f64() * 1000.0);
     }
 
     /// The answer as the browser gets it: recorded, and its body previewed as it streams.

@@ -30,6 +30,9 @@ pub(crate) struct Record {
     pub proxied: bool,
     pub upstream: String,
     pub status: u16,
+    /// Until the request went upstream, and until the backend's head came back.
+    pub sent_ms: Option<f64>,
+    pub backend_ms: Option<f64>,
     /// Until the head is answered, then until the body ends.
     pub head_ms: Option<f64>,
     pub total_ms: Option<f64>,
@@ -69,6 +72,8 @@ impl Record {
             proxied: false,
             upstream: String::new(),
             status: 0,
+            sent_ms: None,
+            backend_ms: None,
             head_ms: None,
             total_ms: None,
             size: 0,
@@ -169,6 +174,8 @@ impl Record {
         };
         let mut v = self.summary();
         v["headMs"] = json!(self.head_ms);
+        v["sentMs"] = json!(self.sent_ms);
+        v["backendMs"] = json!(self.backend_ms);
         v["browserRequest"] = pairs(&self.browser_request);
         v["upstreamRequest"] = pairs(&self.upstream_request);
         v["backendResponse"] = pairs(&self.backend_response);
