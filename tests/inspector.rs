@@ -97,7 +97,7 @@ async fn open_pages_hear_of_new_requests() {
     let mut feed = res.into_body();
     get(&p.url("/index.html")).await;
     let mut seen = String::new();
-    while !seen.contains("event: update") {
+    while !seen.contains("/index.html") {
         let frame = tokio::time::timeout(Duration::from_secs(5), feed.frame())
             .await
             .expect("an event within 5 s")
@@ -105,8 +105,8 @@ async fn open_pages_hear_of_new_requests() {
             .unwrap();
         seen.push_str(&String::from_utf8_lossy(frame.data_ref().unwrap()));
     }
-    // A body of known length is published once, when it is done.
-    assert!(seen.contains("event: update\ndata: {"), "{seen}");
+    // A body of known length is told of once, when it is done.
+    assert!(seen.contains("event: request\ndata: {"), "{seen}");
     assert!(seen.contains(r#""ended":"complete""#), "{seen}");
     assert!(seen.contains(r#""path":"/index.html""#), "{seen}");
 }
@@ -302,4 +302,89 @@ async fn the_limit_bounds_what_is_kept_and_timings_are_recorded() {
     let gone = get(&p.url("/__devproxy/api/requests/1")).await;
     assert_eq!(gone.status, 404);
     assert!(gone.text().contains("no longer kept"));
+}
+
+#[tokio::test]
+async fn websockets_and_event_streams_show_their_last_messages() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let (addr, _paths) = ws_echo().await;
+    let events = backend(|_req: Request<Incoming>| async {
+        let text: String = (1..=7).map(|i| format!("data: e{i}\n\n")).collect();
+        Response::builder()
+            .header("content-type", "text/event-stream")
+            .body(body::full(text))
+            .unwrap()
+    })
+    .await;
+    let p = inspected(&format!(
+        r#"{{ "/socket": {{ "target": "http://{addr}", "ws": true }}, "/events": "{}" }}"#,
+        events.url()
+    ))
+    .await;
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{}/socket", p.port()))
+            .await
+            .unwrap();
+    for i in 1..=3 {
+        ws.send(Message::text(format!("hello {i}"))).await.unwrap();
+        assert_eq!(
+            ws.next().await.unwrap().unwrap(),
+            Message::text(format!("hello {i}"))
+        );
+    }
+    ws.close(None).await.unwrap();
+    while ws.next().await.is_some() {}
+    drop(ws);
+    get(&p.url("/events")).await;
+    let list = json(&p, "/__devproxy/api/requests").await;
+    let id_of = |path: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["path"] == path)
+            .map(|r| r["id"].as_u64().unwrap())
+            .unwrap()
+    };
+    let (socket, stream) = (id_of("/socket"), id_of("/events"));
+    let mut d = Value::Null;
+    for _ in 0..100 {
+        d = json(&p, &format!("/__devproxy/api/requests/{socket}")).await;
+        if d["ended"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("WebSocket closed"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(d["status"], 101);
+    assert_eq!(d["events"], 6, "{d}");
+    let last: Vec<&str> = d["last"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(last.last(), Some(&"← hello 3"), "{last:?}");
+    assert!(last.contains(&"→ hello 3"), "{last:?}");
+    assert!(
+        d["ended"]
+            .as_str()
+            .unwrap()
+            .contains("3 messages up, 3 down"),
+        "{d}"
+    );
+    let d = json(&p, &format!("/__devproxy/api/requests/{stream}")).await;
+    assert_eq!(d["events"], 7);
+    let last: Vec<&str> = d["last"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        last,
+        ["data: e3", "data: e4", "data: e5", "data: e6", "data: e7"]
+    );
 }

@@ -4,10 +4,12 @@
 
 mod record;
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
@@ -62,20 +64,45 @@ pub(crate) struct Inspector {
     kept: Mutex<Kept>,
     /// Open inspector pages' event streams.
     feed: Mutex<Vec<mpsc::Sender<Bytes>>>,
+    /// How many pages listen, read on every exchange without taking the lock.
+    listening: AtomicUsize,
+    /// Exchanges that changed since the feed last went out.
+    dirty: Mutex<Vec<Arc<Mutex<Record>>>>,
     limits: Limits,
 }
+
+/// How often open pages are told what changed: often enough to look live, rarely enough that
+/// a busy devproxy formats each exchange once per tick, not once per change.
+const FEED_EVERY: Duration = Duration::from_millis(100);
+/// The most exchanges one tick tells of (the newest); a page shows 1,000 anyway.
+const FEED_MAX: usize = 500;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Inspector {
+    /// The inspector, and its feed's ticking task (which ends when the inspector goes).
     pub(crate) fn new(limits: Limits) -> Arc<Inspector> {
-        Arc::new(Inspector {
+        let inspector = Arc::new(Inspector {
             kept: Mutex::new(Kept::default()),
             feed: Mutex::new(Vec::new()),
+            listening: AtomicUsize::new(0),
+            dirty: Mutex::new(Vec::new()),
             limits,
-        })
+        });
+        let weak = Arc::downgrade(&inspector);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(FEED_EVERY);
+            loop {
+                tick.tick().await;
+                let Some(inspector) = weak.upgrade() else {
+                    return;
+                };
+                inspector.flush();
+            }
+        });
+        inspector
     }
 
     /// Starts the record of one exchange.
@@ -111,21 +138,42 @@ impl Inspector {
         }
     }
 
-    /// Tells the open inspector pages about an exchange.
-    fn publish(&self, event: &str, record: &Record) {
+    /// Notes that an exchange changed, for the open pages' next tick.
+    fn mark(&self, record: &Arc<Mutex<Record>>) {
+        if self.listening.load(Ordering::Relaxed) > 0 {
+            lock(&self.dirty).push(record.clone());
+        }
+    }
+
+    /// Tells the open pages what changed since the last tick: each exchange once, in the
+    /// order of its last change, the newest [`FEED_MAX`] at most.
+    fn flush(&self) {
+        let dirty = std::mem::take(&mut *lock(&self.dirty));
+        if dirty.is_empty() {
+            return;
+        }
+        let mut seen = HashSet::new();
+        let mut newest: Vec<&Arc<Mutex<Record>>> = dirty
+            .iter()
+            .rev()
+            .filter(|r| seen.insert(Arc::as_ptr(r)))
+            .take(FEED_MAX)
+            .collect();
+        newest.reverse();
+        let mut text = String::new();
+        for r in newest {
+            text.push_str("event: request\ndata: ");
+            text.push_str(&lock(r).summary_json());
+            text.push_str("\n\n");
+        }
+        let message = Bytes::from(text);
         let mut feed = lock(&self.feed);
         // A page that cannot keep up misses lines rather than slowing anything down.
         feed.retain(|page| !page.is_closed());
-        if feed.is_empty() {
-            return;
-        }
-        let message = Bytes::from(format!(
-            "event: {event}\ndata: {}\n\n",
-            record.summary_json()
-        ));
         for page in feed.iter() {
             let _ = page.try_send(message.clone());
         }
+        self.listening.store(feed.len(), Ordering::Relaxed);
     }
 
     /// Answers a request under `/__devproxy/` that is the inspector's (`page` is the rest of
@@ -160,7 +208,9 @@ impl Inspector {
     fn subscribe(&self) -> Response<Body> {
         let (tx, rx) = mpsc::channel(1024);
         let _ = tx.try_send(Bytes::from_static(b": devproxy inspector\n\n"));
-        lock(&self.feed).push(tx);
+        let mut feed = lock(&self.feed);
+        feed.push(tx);
+        self.listening.store(feed.len(), Ordering::Relaxed);
         with_type(body::boxed(Feed(rx)), "text/event-stream")
     }
 }
@@ -221,6 +271,16 @@ impl Capture {
         }
     }
 
+    /// A WebSocket message passed (`→` up, `←` down): counted, and kept among the last few.
+    pub(crate) fn message(&self, direction: &str, text: &str) {
+        {
+            let mut r = lock(&self.record);
+            r.events += 1;
+            r.remember(format!("{direction} {text}"));
+        }
+        self.inspector.mark(&self.record);
+    }
+
     /// The end of a tunnel or stream, said as the log says it.
     pub(crate) fn ended(&self, how: &str) {
         self.end(how);
@@ -249,11 +309,15 @@ impl Capture {
                 r.upstream = upstream.to_string();
             }
             r.failure = failure.map(str::to_string);
+            r.event_stream = res
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
             // A body of known length ends soon and is published then, once; streams, upgrades
             // and bodies of unknown length show up at once, and again when they end.
             let known_length = http_body::Body::size_hint(res.body()).exact().is_some();
             if !known_length || res.status() == StatusCode::SWITCHING_PROTOCOLS {
-                self.inspector.publish("request", &r);
+                self.inspector.mark(&self.record);
             }
         }
         let (mut parts, inner) = res.into_parts();
@@ -279,10 +343,16 @@ impl Capture {
     }
 
     fn end(&self, how: &str) {
-        let mut r = lock(&self.record);
-        r.total_ms = Some(r.started.elapsed().as_secs_f64() * 1000.0);
-        r.ended = Some(how.to_string());
-        self.inspector.publish("update", &r);
+        {
+            let mut r = lock(&self.record);
+            // The empty body of a 101 may go after its tunnel has ended: that end stays.
+            if r.ended.is_some() && how == "complete" {
+                return;
+            }
+            r.total_ms = Some(r.started.elapsed().as_secs_f64() * 1000.0);
+            r.ended = Some(how.to_string());
+        }
+        self.inspector.mark(&self.record);
     }
 }
 
@@ -305,8 +375,14 @@ impl http_body::Body for Tee {
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let (Some(data), Some(c)) = (frame.data_ref(), &self.capture) {
-                    let kept = lock(&c.record).keep(data, self.limit);
+                    let (kept, stream) = {
+                        let mut r = lock(&c.record);
+                        (r.keep(data, self.limit), r.event_stream)
+                    };
                     c.inspector.charge(kept);
+                    if stream {
+                        c.inspector.mark(&c.record);
+                    }
                 }
             }
             Poll::Ready(Some(Err(e))) => {

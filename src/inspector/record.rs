@@ -2,11 +2,16 @@
 //! sent it upstream, the response as the backend sent it and as the browser got it, and a
 //! preview of the response body.
 
+use std::collections::VecDeque;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
 use serde_json::{json, Value};
+
+/// How many of the last events or messages are kept, and how long each may be.
+const LAST: usize = 5;
+const LAST_LEN: usize = 300;
 
 /// Headers whose values are hidden in summaries until asked for (the page masks them).
 const SECRET: [&str; 4] = [
@@ -52,8 +57,14 @@ pub(crate) struct Record {
     pub ended: Option<String>,
     /// Why no rule took it, when it looked as if one should have.
     pub note: Option<String>,
-    /// Server-sent events counted in the body.
+    /// Server-sent events in the body, or WebSocket messages, counted.
     pub events: u64,
+    /// The last few events or messages, newest last.
+    pub last: VecDeque<String>,
+    /// An event stream: events are read out of the body as it passes.
+    pub event_stream: bool,
+    /// The part of an event not yet complete.
+    pending: String,
     /// Left the inspector: previews are no longer kept (nor counted).
     released: bool,
 }
@@ -87,6 +98,9 @@ impl Record {
             ended: None,
             note: None,
             events: 0,
+            last: VecDeque::new(),
+            event_stream: false,
+            pending: String::new(),
             released: false,
         }
     }
@@ -94,7 +108,9 @@ impl Record {
     /// Keeps up to `limit` bytes of the body in the preview; returns the bytes kept.
     pub(crate) fn keep(&mut self, data: &Bytes, limit: usize) -> usize {
         self.size += data.len() as u64;
-        self.events += data.windows(2).filter(|w| w == b"\n\n").count() as u64;
+        if self.event_stream {
+            self.read_events(data);
+        }
         Self::append(&mut self.preview, data, limit, self.released)
     }
 
@@ -110,6 +126,36 @@ impl Record {
         let n = limit.saturating_sub(preview.len()).min(data.len());
         preview.extend_from_slice(&data[..n]);
         n
+    }
+
+    /// Counts the events completed in `data` and keeps the last few.
+    fn read_events(&mut self, data: &[u8]) {
+        self.pending.push_str(&String::from_utf8_lossy(data));
+        while let Some(end) = self.pending.find("\n\n") {
+            let event: String = self.pending.drain(..end + 2).collect();
+            self.events += 1;
+            self.remember(event.trim_end().to_string());
+        }
+        // An "event" that never ends is not kept whole.
+        if self.pending.len() > 8 * 1024 {
+            self.pending.clear();
+        }
+    }
+
+    /// Keeps `item` among the last few shown, shortened.
+    pub(crate) fn remember(&mut self, mut item: String) {
+        if item.len() > LAST_LEN {
+            let cut = (0..=LAST_LEN)
+                .rev()
+                .find(|i| item.is_char_boundary(*i))
+                .unwrap_or(0);
+            item.truncate(cut);
+            item.push('…');
+        }
+        self.last.push_back(item);
+        while self.last.len() > LAST {
+            self.last.pop_front();
+        }
     }
 
     /// Drops the previews (the record leaves the inspector); the bytes they held.
@@ -182,6 +228,7 @@ impl Record {
         v["browserResponse"] = pairs(&self.browser_response);
         v["preview"] = preview(&self.preview);
         v["requestPreview"] = preview(&self.request_preview);
+        v["last"] = json!(self.last);
         v
     }
 }

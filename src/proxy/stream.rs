@@ -53,6 +53,11 @@ impl StreamLog {
         }
     }
 
+    /// The inspector's record, when there is one.
+    pub(crate) fn capture(&self) -> Option<&Capture> {
+        self.capture.as_ref()
+    }
+
     /// Tells the inspector's record of the end as well.
     pub(crate) fn with_capture(mut self, capture: Option<Capture>) -> Self {
         self.capture = capture;

@@ -126,6 +126,9 @@ async fn tunnel(
         body::close_after(&mut outcome.response);
         return outcome;
     }
+    if let Some(c) = attempt.capture {
+        c.backend_answered(res.headers());
+    }
     let backend_side = hyper::upgrade::on(&mut res);
     let kind = if upgrade_header(res.headers()).eq_ignore_ascii_case("websocket") {
         "WebSocket"
