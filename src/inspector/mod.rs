@@ -6,7 +6,7 @@ mod record;
 
 use std::collections::{HashSet, VecDeque};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -66,8 +66,10 @@ pub(crate) struct Inspector {
     feed: Mutex<Vec<mpsc::Sender<Bytes>>>,
     /// How many pages listen, read on every exchange without taking the lock.
     listening: AtomicUsize,
-    /// Exchanges that changed since the feed last went out.
+    /// Exchanges told of before that changed since.
     dirty: Mutex<Vec<Arc<Mutex<Record>>>>,
+    /// The newest exchange the open pages were told of.
+    told_up_to: AtomicU64,
     limits: Limits,
 }
 
@@ -89,6 +91,7 @@ impl Inspector {
             feed: Mutex::new(Vec::new()),
             listening: AtomicUsize::new(0),
             dirty: Mutex::new(Vec::new()),
+            told_up_to: AtomicU64::new(0),
             limits,
         });
         let weak = Arc::downgrade(&inspector);
@@ -119,6 +122,7 @@ impl Inspector {
             }
         }
         Capture {
+            id: kept.next_id,
             record,
             inspector: self.clone(),
         }
@@ -139,8 +143,11 @@ impl Inspector {
     }
 
     /// Notes that an exchange changed, for the open pages' next tick.
-    fn mark(&self, record: &Arc<Mutex<Record>>) {
-        if self.listening.load(Ordering::Relaxed) > 0 {
+    fn mark(&self, id: u64, record: &Arc<Mutex<Record>>) {
+        // Exchanges newer than the last tick go out with the next one anyway: only a change
+        // to one already told of needs noting.
+        let told = self.told_up_to.load(Ordering::Relaxed);
+        if self.listening.load(Ordering::Relaxed) > 0 && id <= told {
             lock(&self.dirty).push(record.clone());
         }
     }
@@ -148,7 +155,21 @@ impl Inspector {
     /// Tells the open pages what changed since the last tick: each exchange once, in the
     /// order of its last change, the newest [`FEED_MAX`] at most.
     fn flush(&self) {
-        let dirty = std::mem::take(&mut *lock(&self.dirty));
+        if self.listening.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let mut dirty = std::mem::take(&mut *lock(&self.dirty));
+        {
+            // The exchanges that came since the last tick, the newest FEED_MAX.
+            let kept = lock(&self.kept);
+            let told = self.told_up_to.load(Ordering::Relaxed);
+            let fresh = kept.records.iter().rev().take(FEED_MAX);
+            let fresh: Vec<_> = fresh.take_while(|r| lock(r).id > told).cloned().collect();
+            if let Some(newest) = kept.records.back() {
+                self.told_up_to.store(lock(newest).id, Ordering::Relaxed);
+            }
+            dirty.extend(fresh.into_iter().rev());
+        }
         if dirty.is_empty() {
             return;
         }
@@ -229,6 +250,7 @@ fn json(v: &serde_json::Value) -> Response<Body> {
 
 /// The record of one exchange, filled in as it goes.
 pub(crate) struct Capture {
+    id: u64,
     record: Arc<Mutex<Record>>,
     inspector: Arc<Inspector>,
 }
@@ -266,6 +288,7 @@ impl Capture {
     /// A handle that outlives the response, for a tunnel that ends later.
     pub(crate) fn handle(&self) -> Capture {
         Capture {
+            id: self.id,
             record: self.record.clone(),
             inspector: self.inspector.clone(),
         }
@@ -278,7 +301,7 @@ impl Capture {
             r.events += 1;
             r.remember(format!("{direction} {text}"));
         }
-        self.inspector.mark(&self.record);
+        self.inspector.mark(self.id, &self.record);
     }
 
     /// The end of a tunnel or stream, said as the log says it.
@@ -317,7 +340,7 @@ impl Capture {
             // and bodies of unknown length show up at once, and again when they end.
             let known_length = http_body::Body::size_hint(res.body()).exact().is_some();
             if !known_length || res.status() == StatusCode::SWITCHING_PROTOCOLS {
-                self.inspector.mark(&self.record);
+                self.inspector.mark(self.id, &self.record);
             }
         }
         let (mut parts, inner) = res.into_parts();
@@ -352,7 +375,7 @@ impl Capture {
             r.total_ms = Some(r.started.elapsed().as_secs_f64() * 1000.0);
             r.ended = Some(how.to_string());
         }
-        self.inspector.mark(&self.record);
+        self.inspector.mark(self.id, &self.record);
     }
 }
 
@@ -381,7 +404,7 @@ impl http_body::Body for Tee {
                     };
                     c.inspector.charge(kept);
                     if stream {
-                        c.inspector.mark(&c.record);
+                        c.inspector.mark(c.id, &c.record);
                     }
                 }
             }
