@@ -227,7 +227,9 @@ impl Inspector {
     }
 
     fn subscribe(&self) -> Response<Body> {
-        let (tx, rx) = mpsc::channel(1024);
+        // Each message is a tick's batch (up to FEED_MAX exchanges): a page that stops reading
+        // holds a few batches, never an unbounded backlog.
+        let (tx, rx) = mpsc::channel(8);
         let _ = tx.try_send(Bytes::from_static(b": devproxy inspector\n\n"));
         let mut feed = lock(&self.feed);
         feed.push(tx);
