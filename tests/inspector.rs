@@ -300,6 +300,8 @@ async fn the_limit_bounds_what_is_kept_and_timings_are_recorded() {
         sent <= backend && backend <= head,
         "{sent} {backend} {head}"
     );
+    // Which address the connection reached.
+    assert_eq!(d["connected"], format!("127.0.0.1:{}", b.addr.port()));
     let gone = get(&p.url("/__devproxy/api/requests/1")).await;
     assert_eq!(gone.status, 404);
     assert!(gone.text().contains("no longer kept"));

@@ -5,6 +5,7 @@
 mod record;
 
 use std::collections::{HashSet, VecDeque};
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -312,9 +313,11 @@ impl Capture {
     }
 
     /// The response as the backend sent it, before devproxy's rewrites.
-    pub(crate) fn backend_answered(&self, headers: &HeaderMap) {
+    /// `connected` is the backend address the connection reached, when the connector says.
+    pub(crate) fn backend_answered(&self, headers: &HeaderMap, connected: Option<SocketAddr>) {
         let mut r = lock(&self.record);
         r.backend_response = headers.clone();
+        r.connected = connected;
         r.backend_ms = Some(r.started.elapsed().as_secs_f64() * 1000.0);
     }
 

@@ -37,6 +37,8 @@ pub(crate) struct Record {
     pub status: u16,
     /// Until the request went upstream, and until the backend's head came back.
     pub sent_ms: Option<f64>,
+    /// The backend address the connection reached (which of 127.0.0.1 and ::1, say).
+    pub connected: Option<std::net::SocketAddr>,
     pub backend_ms: Option<f64>,
     /// Until the head is answered, then until the body ends.
     pub head_ms: Option<f64>,
@@ -84,6 +86,7 @@ impl Record {
             upstream: String::new(),
             status: 0,
             sent_ms: None,
+            connected: None,
             backend_ms: None,
             head_ms: None,
             total_ms: None,
@@ -221,6 +224,7 @@ impl Record {
         let mut v = self.summary();
         v["headMs"] = json!(self.head_ms);
         v["sentMs"] = json!(self.sent_ms);
+        v["connected"] = json!(self.connected.map(|a| a.to_string()));
         v["backendMs"] = json!(self.backend_ms);
         v["browserRequest"] = pairs(&self.browser_request);
         v["upstreamRequest"] = pairs(&self.upstream_request);

@@ -6,6 +6,7 @@ use std::future::Future;
 use http::{header, Method, Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
 
+use hyper_util::client::legacy::connect::HttpInfo;
 use tokio::sync::watch;
 
 use super::failure::Failure;
@@ -123,7 +124,11 @@ impl<'a> Attempt<'a> {
     pub(crate) fn relay(&self, res: Response<Incoming>, stop: &watch::Receiver<bool>) -> Outcome {
         let (mut parts, incoming) = res.into_parts();
         if let Some(c) = self.capture {
-            c.backend_answered(&parts.headers);
+            let connected = parts
+                .extensions
+                .get::<HttpInfo>()
+                .map(HttpInfo::remote_addr);
+            c.backend_answered(&parts.headers, connected);
         }
         headers::strip_hop_by_hop(&mut parts.headers, false);
         cookies::rewrite_set_cookies(&mut parts.headers, &self.rule.cookies);

@@ -127,7 +127,7 @@ async fn tunnel(
         return outcome;
     }
     if let Some(c) = attempt.capture {
-        c.backend_answered(res.headers());
+        c.backend_answered(res.headers(), None);
     }
     let backend_side = hyper::upgrade::on(&mut res);
     let kind = if upgrade_header(res.headers()).eq_ignore_ascii_case("websocket") {
