@@ -5,7 +5,7 @@
 use super::dedup;
 use super::diagnostic::At;
 use super::jsonc::{Kind, Member, Pos, Value};
-use super::raw::{CookieSpec, Entry, RawRule, Route, SameSite, TargetSpec};
+use super::raw::{CookieSpec, CorsSpec, Entry, RawRule, Route, SameSite, TargetSpec};
 
 /// Warnings met while reading a rule's options; reported once the rule's name is known.
 pub(crate) type Warnings = Vec<(Pos, String)>;
@@ -106,6 +106,14 @@ const OPTIONS: &[Known] = &[
         name: "cookies",
         read: |r, v, w| {
             r.cookies = cookies(v, w)?;
+            Ok(())
+        },
+        array_form_only: false,
+    },
+    Known {
+        name: "cors",
+        read: |r, v, w| {
+            r.cors = cors(v, w)?.map(|spec| At::new(spec, v.pos));
             Ok(())
         },
         array_form_only: false,
@@ -404,6 +412,73 @@ fn cookies(v: &Value, warnings: &mut Warnings) -> Result<Option<CookieSpec>, Str
         }
     }
     Ok(Some(c))
+}
+
+/// `cors`: `true` (the page's own and loopback origins), `false`, a list of origins, or an
+/// object `{ origins, methods, headers, exposeHeaders, credentials, maxAge, privateNetwork }`.
+fn cors(v: &Value, warnings: &mut Warnings) -> Result<Option<CorsSpec>, String> {
+    let members = match &v.kind {
+        Kind::Bool(true) => return Ok(Some(CorsSpec::default())),
+        Kind::Bool(false) => return Ok(None),
+        Kind::Array(_) => {
+            let origins = strings("cors", v)?;
+            return Ok(Some(CorsSpec {
+                origins: Some(origins),
+                ..CorsSpec::default()
+            }));
+        }
+        Kind::Object(members) => members,
+        _ => {
+            return Err(format!(
+                "cors must be true, a list of origins, or an object {{ \"origins\", \"methods\", \"headers\", \"exposeHeaders\", \"credentials\", \"maxAge\", \"privateNetwork\" }}, found {}",
+                v.type_name()
+            ))
+        }
+    };
+    let mut spec = CorsSpec::default();
+    for m in members {
+        let key = format!("cors.{}", m.key);
+        match m.key.as_str() {
+            "origins" => spec.origins = Some(strings(&key, &m.value)?),
+            "methods" => spec.methods = strings(&key, &m.value)?,
+            "headers" => spec.headers = strings(&key, &m.value)?,
+            "exposeHeaders" => spec.expose_headers = strings(&key, &m.value)?,
+            "credentials" => spec.credentials = boolean(&key, &m.value, warnings)?.value,
+            "privateNetwork" => spec.private_network = boolean(&key, &m.value, warnings)?.value,
+            "maxAge" => match &m.value.kind {
+                Kind::Number(_, n) => spec.max_age = Some(*n),
+                _ => return Err(format!("{key} must be a number of seconds, found {}", shown(&m.value))),
+            },
+            other => warnings.push((
+                m.key_pos,
+                format!("unknown key \"{other}\" in cors is ignored (known: origins, methods, headers, exposeHeaders, credentials, maxAge, privateNetwork)"),
+            )),
+        }
+    }
+    Ok(Some(spec))
+}
+
+/// A string or a list of strings.
+fn strings(key: &str, v: &Value) -> Result<Vec<String>, String> {
+    match &v.kind {
+        Kind::String(s) => Ok(vec![s.clone()]),
+        Kind::Array(items) => items
+            .iter()
+            .map(|it| {
+                it.as_str().map(str::to_string).ok_or_else(|| {
+                    format!(
+                        "{key} entries must be strings, found {} at {}",
+                        it.type_name(),
+                        it.pos
+                    )
+                })
+            })
+            .collect(),
+        _ => Err(format!(
+            "{key} must be a string or a list of strings, found {}",
+            v.type_name()
+        )),
+    }
 }
 
 fn router(v: &Value) -> Result<Vec<Route>, String> {

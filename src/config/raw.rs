@@ -44,6 +44,8 @@ pub(crate) struct RawRule {
     pub cookie_domain_rewrite: Vec<Entry>,
     pub cookie_path_rewrite: Vec<Entry>,
     pub cookies: Option<CookieSpec>,
+    /// `cors`: answer CORS for other origins on this rule.
+    pub cors: Option<At<CorsSpec>>,
     /// `router`: host and/or path keys to targets.
     pub router: Vec<Route>,
     /// A Next.js-style rewrite: the destination URL with `:param` placeholders.
@@ -65,6 +67,19 @@ pub(crate) struct CookieSpec {
     pub secure: Option<bool>,
     /// Replaces (or adds) `SameSite`.
     pub same_site: Option<SameSite>,
+}
+
+/// The `cors` option: which other origins may call this rule, and how.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct CorsSpec {
+    /// Exact origins; `None` for the page's own origin and loopback origins (`"cors": true`).
+    pub origins: Option<Vec<String>>,
+    pub methods: Vec<String>,
+    pub headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub credentials: bool,
+    pub max_age: Option<f64>,
+    pub private_network: bool,
 }
 
 /// A cookie's `SameSite` attribute.

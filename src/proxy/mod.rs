@@ -72,9 +72,78 @@ impl Proxy {
         if let Some(refused) = origin::refuse_cross_site(rule, &req) {
             return refused;
         }
+        // tower-http takes every OPTIONS for a preflight; one without
+        // Access-Control-Request-Method is not, and is the backend's.
+        let preflight_or_other = req.method() != http::Method::OPTIONS
+            || req
+                .headers()
+                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        match &rule.cors {
+            Some(cors) if preflight_or_other => {
+                self.with_cors(cors, rule, req, peer, capture).await
+            }
+            _ => self.pass(rule, req, peer, capture).await,
+        }
+    }
+
+    /// Tunnels an upgrade, or forwards a plain request.
+    async fn pass(
+        &self,
+        rule: &Rule,
+        req: Request<Incoming>,
+        peer: Peer,
+        capture: Option<&Capture>,
+    ) -> Outcome {
         match upgrade::dispatch_upgrade(self, rule, req, peer, capture).await {
             Ok(outcome) => outcome,
             Err(req) => self.forward(rule, req, peer, capture).await,
+        }
+    }
+
+    /// `cors`: tower-http's CORS layer around the exchange. Preflights are answered here and
+    /// never reach the backend; on other answers the backend's own CORS headers are replaced.
+    async fn with_cors(
+        &self,
+        cors: &tower_http::cors::CorsLayer,
+        rule: &Rule,
+        req: Request<Incoming>,
+        peer: Peer,
+        capture: Option<&Capture>,
+    ) -> Outcome {
+        use tower::{Layer as _, ServiceExt as _};
+        let passed: std::sync::Mutex<Option<(String, Option<String>)>> = Default::default();
+        let inner = tower::service_fn(|req: Request<Incoming>| {
+            let passed = &passed;
+            async move {
+                let mut outcome = self.pass(rule, req, peer, capture).await;
+                let h = outcome.response.headers_mut();
+                let theirs: Vec<http::HeaderName> = h
+                    .keys()
+                    .filter(|k| k.as_str().starts_with("access-control-"))
+                    .cloned()
+                    .collect();
+                for name in theirs {
+                    h.remove(name);
+                }
+                if let Ok(mut p) = passed.lock() {
+                    *p = Some((outcome.upstream, outcome.failure));
+                }
+                Ok::<_, std::convert::Infallible>(outcome.response)
+            }
+        });
+        let response = match cors.layer(inner).oneshot(req).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+        let (upstream, failure) = passed
+            .into_inner()
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| (String::new(), None));
+        Outcome {
+            response,
+            upstream,
+            failure,
         }
     }
 

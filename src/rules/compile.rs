@@ -8,6 +8,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use http::{HeaderName, HeaderValue};
 use regex::Regex;
+use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer, ExposeHeaders};
 
 use super::next::{self, Destination};
 use super::pattern::{self, Matcher, Pattern};
@@ -71,6 +72,7 @@ pub(crate) fn compile(file: &Path, raw: RawRule, diagnostics: &mut Vec<Diagnosti
     let proxy_timeout = millis("proxyTimeout", &raw.proxy_timeout, &mut e);
     let idle_timeout = millis("timeout", &raw.timeout, &mut e);
     let location = location_rewrite(&raw, &mut e);
+    let cors = cors(&raw, &mut e);
     let problem = (!e.problems.is_empty()).then(|| e.problems.join("; "));
     let ws = flag(&raw.ws, false) || target.as_ref().is_some_and(|t| t.ws_scheme);
     let mut rule = Rule {
@@ -91,6 +93,7 @@ pub(crate) fn compile(file: &Path, raw: RawRule, diagnostics: &mut Vec<Diagnosti
         proxy_timeout,
         idle_timeout,
         cookies: cookie_rewrite(&raw),
+        cors,
         location,
         follow_redirects: flag(&raw.follow_redirects, false),
         ignore_path: flag(&raw.ignore_path, false),
@@ -271,6 +274,98 @@ fn millis(name: &str, value: &Option<At<f64>>, e: &mut Errors<'_>) -> Option<Dur
         );
         None
     }
+}
+
+/// tower-http's CORS layer for `cors`, or an error for a set-up browsers refuse.
+fn cors(raw: &RawRule, e: &mut Errors<'_>) -> Option<CorsLayer> {
+    let At { value: spec, pos } = raw.cors.as_ref()?;
+    let any_origin = spec
+        .origins
+        .as_ref()
+        .is_some_and(|o| o.iter().any(|o| o == "*"));
+    let stars = [&spec.methods, &spec.headers, &spec.expose_headers]
+        .iter()
+        .any(|list| list.iter().any(|x| x == "*"));
+    if spec.credentials && (any_origin || stars) {
+        e.at(
+            *pos,
+            "cors: \"credentials\": true cannot go with \"*\" (browsers refuse it); name the origins, e.g. \"origins\": [\"http://localhost:5173\"]".into(),
+        );
+        return None;
+    }
+    let values = |list: &[String], what: &str, e: &mut Errors<'_>| -> Option<Vec<HeaderValue>> {
+        list.iter()
+            .map(|x| {
+                HeaderValue::from_str(x)
+                    .map_err(|_| {
+                        e.at(
+                            *pos,
+                            format!("cors: {what} \"{x}\" is not a valid header value"),
+                        )
+                    })
+                    .ok()
+            })
+            .collect()
+    };
+    let origins = match &spec.origins {
+        None => AllowOrigin::predicate(own_or_loopback),
+        Some(_) if any_origin => AllowOrigin::any(),
+        Some(list) => AllowOrigin::list(values(list, "origin", e)?),
+    };
+    let mut layer = CorsLayer::new()
+        .allow_origin(origins)
+        .allow_credentials(spec.credentials)
+        .allow_private_network(spec.private_network);
+    layer = match spec.methods.as_slice() {
+        [] => layer.allow_methods(AllowMethods::list(
+            ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+                .map(|m| http::Method::from_bytes(m.as_bytes()).unwrap_or(http::Method::GET)),
+        )),
+        list => layer
+            .allow_methods(AllowMethods::list(list.iter().filter_map(|m| {
+                http::Method::from_bytes(m.to_ascii_uppercase().as_bytes()).ok()
+            }))),
+    };
+    layer = match spec.headers.as_slice() {
+        [] => layer.allow_headers(AllowHeaders::mirror_request()),
+        list => layer.allow_headers(AllowHeaders::list(
+            list.iter()
+                .filter_map(|h| HeaderName::from_bytes(h.as_bytes()).ok()),
+        )),
+    };
+    layer = layer.expose_headers(ExposeHeaders::list(
+        spec.expose_headers
+            .iter()
+            .filter_map(|h| HeaderName::from_bytes(h.as_bytes()).ok()),
+    ));
+    if let Some(secs) = spec.max_age.filter(|s| s.is_finite() && *s >= 0.0) {
+        layer = layer.max_age(Duration::from_secs(secs as u64));
+    }
+    Some(layer)
+}
+
+/// `"cors": true`: the page's own origin (devproxy's, as the request addressed it) and
+/// loopback origins on any port.
+fn own_or_loopback(origin: &HeaderValue, parts: &http::request::Parts) -> bool {
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let Some((_, authority, "")) = crate::url::split(origin) else {
+        return false;
+    };
+    let host = authority.rsplit_once(':').map_or(authority, |(h, p)| {
+        if p.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            authority
+        }
+    });
+    let own = parts
+        .headers
+        .get(http::header::HOST)
+        .is_some_and(|h| h.as_bytes().eq_ignore_ascii_case(authority.as_bytes()));
+    own || crate::url::is_localhost(host)
+        || matches!(crate::url::unbracket(host), "127.0.0.1" | "::1")
 }
 
 fn cookie_rewrite(raw: &RawRule) -> CookieRewrite {

@@ -61,6 +61,8 @@ pub struct Rule {
     /// `timeout`: how long the exchange may sit idle before it is cut.
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) cookies: CookieRewrite,
+    /// `cors`: devproxy answers CORS (preflights included) for the origins named.
+    pub(crate) cors: Option<tower_http::cors::CorsLayer>,
     pub(crate) location: LocationRewrite,
     pub(crate) follow_redirects: bool,
     pub(crate) ignore_path: bool,

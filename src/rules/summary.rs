@@ -79,7 +79,7 @@ impl Summary {
 }
 
 /// The options in the order the rules table shows them.
-const ORDER: [&str; 22] = [
+const ORDER: [&str; 23] = [
     "changeOrigin",
     "ws",
     "secure",
@@ -92,6 +92,7 @@ const ORDER: [&str; 22] = [
     "rewriteWsOrigin",
     "envProxy",
     "cookies",
+    "cors",
     "pathRewrite",
     "router",
     "header",
@@ -162,6 +163,7 @@ fn flags(rule: &Rule) -> Vec<Opt> {
         ),
         flag("envProxy", rule.env_proxy, true, "envProxy false"),
         flag("cookies", rule.cookies.local.is_some(), false, "cookies"),
+        flag("cors", rule.cors.is_some(), false, "cors"),
     ]
     .into_iter()
     .flatten()
