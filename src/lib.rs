@@ -62,6 +62,8 @@ pub struct Options {
     pub watch: bool,
     /// `--proxy PATTERN=TARGET` rules, after the file's.
     pub cli_rules: Vec<String>,
+    /// `--cors ORIGIN`: CORS for these origins on every rule without its own `cors`.
+    pub cors: Vec<String>,
     /// With no config file: where one may be created; the first that appears is loaded.
     pub await_config: Vec<PathBuf>,
     /// `--proxy-fallback`: a URL, or a package.json whose "proxy" field names one.
@@ -88,6 +90,7 @@ impl Default for Options {
             inspector_limit: 1000,
             watch: true,
             cli_rules: Vec::new(),
+            cors: Vec::new(),
             await_config: Vec::new(),
             fallback: None,
             proxies: ProxySettings::default(),
@@ -135,7 +138,9 @@ pub async fn start(options: Options) -> anyhow::Result<Server> {
         Some(file) => RuleSet::load(file)?,
         None => RuleSet::default(),
     };
-    let rules = Arc::new(LiveRules::new(first, options.cli_rules.clone()));
+    let rules = LiveRules::new(first, options.cli_rules.clone(), &options.cors)
+        .map_err(anyhow::Error::msg)?;
+    let rules = Arc::new(rules);
     let fallback = match &options.fallback {
         Some(value) => {
             Some(rules::fallback_rule(&config::fallback_url(value)?).map_err(anyhow::Error::msg)?)

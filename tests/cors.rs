@@ -191,3 +191,52 @@ fn credentials_with_a_star_is_refused_at_load() {
     );
     assert!(set.rules()[0].problem().is_some());
 }
+
+#[tokio::test]
+async fn the_command_line_names_origins_for_every_rule_without_its_own() {
+    let b = backend_with_its_own_cors().await;
+    let config = format!(
+        r#"{{ "/api": "{0}", "/own": {{ "target": "{0}", "cors": ["http://localhost:6006"] }} }}"#,
+        b.url()
+    );
+    let p = proxy_with(Some(&config), |o| {
+        o.cors = vec!["http://localhost:5173".into()]
+    })
+    .await;
+    let origin_of = |r: &Reply| seen_header(r, "access-control-allow-origin");
+    let r = send(
+        from("http://localhost:5173", "GET", &p.url("/api/x"))
+            .body(body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(origin_of(&r), vec!["http://localhost:5173"]);
+    let r = send(
+        from("http://localhost:5173", "GET", &p.url("/own/x"))
+            .body(body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(origin_of(&r).is_empty(), "a rule's own cors wins");
+    let r = send(
+        from("http://localhost:6006", "GET", &p.url("/own/x"))
+            .body(body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(origin_of(&r), vec!["http://localhost:6006"]);
+    // Reloads keep it.
+    std::fs::write(
+        &p.config,
+        format!(r#"{{ "/api": "{}", "/more": "{0}" }}"#, b.url()),
+    )
+    .unwrap();
+    p.server.reload();
+    let r = send(
+        from("http://localhost:5173", "GET", &p.url("/more/x"))
+            .body(body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(origin_of(&r), vec!["http://localhost:5173"]);
+}

@@ -88,6 +88,15 @@ pub struct ServeArgs {
     #[arg(long = "proxy", value_name = "PATTERN=TARGET", env = "DEVPROXY_PROXY", value_delimiter = ',', value_parser = parse_cli_rule)]
     pub proxy: Vec<String>,
 
+    /// Answer CORS for ORIGIN on every rule without its own "cors" (repeatable)
+    #[arg(
+        long = "cors",
+        value_name = "ORIGIN",
+        env = "DEVPROXY_CORS",
+        value_delimiter = ','
+    )]
+    pub cors: Vec<String>,
+
     /// Send what no rule, file or page navigation takes to URL (or to package.json's "proxy")
     #[arg(long, value_name = "URL|package.json", env = "DEVPROXY_PROXY_FALLBACK")]
     pub proxy_fallback: Option<String>,

@@ -49,6 +49,7 @@ fn options(args: ServeArgs) -> (crate::Options, Option<String>) {
         inspector_limit: args.inspector_limit as usize,
         watch: true,
         cli_rules: args.proxy,
+        cors: args.cors,
         fallback: args.proxy_fallback,
         proxies: crate::ProxySettings::from_env(),
         limits: crate::Limits::default(),

@@ -18,7 +18,7 @@ use std::path::Path;
 pub(crate) use diagnostic::At;
 pub use diagnostic::{Diagnostic, LoadError, Severity};
 pub(crate) use package_json::fallback_url;
-pub(crate) use raw::{cli_rule, given, CookieSpec, Entry, RawRule, TargetSpec};
+pub(crate) use raw::{cli_rule, given, CookieSpec, CorsSpec, Entry, RawRule, TargetSpec};
 
 use env::Vars;
 use jsonc::{Kind, Member, Pos};

@@ -16,7 +16,7 @@ use super::router::RouterEntry;
 use super::summary;
 use super::target::{parse_target, Scheme, Target};
 use super::{CookieRewrite, LocationRewrite, LogLevel, Rule};
-use crate::config::{At, Diagnostic, Entry, RawRule, Severity};
+use crate::config::{At, CorsSpec, Diagnostic, Entry, RawRule, Severity};
 
 /// Where the errors of one rule go: the diagnostics (with positions) and the rule's problems.
 struct Errors<'a> {
@@ -276,9 +276,15 @@ fn millis(name: &str, value: &Option<At<f64>>, e: &mut Errors<'_>) -> Option<Dur
     }
 }
 
-/// tower-http's CORS layer for `cors`, or an error for a set-up browsers refuse.
+/// tower-http's CORS layer for `cors`, or an error (at the option) for a set-up browsers
+/// refuse.
 fn cors(raw: &RawRule, e: &mut Errors<'_>) -> Option<CorsLayer> {
     let At { value: spec, pos } = raw.cors.as_ref()?;
+    cors_layer(spec).map_err(|m| e.at(*pos, m)).ok()
+}
+
+/// The layer for a `cors` set-up.
+pub(crate) fn cors_layer(spec: &CorsSpec) -> Result<CorsLayer, String> {
     let any_origin = spec
         .origins
         .as_ref()
@@ -287,45 +293,42 @@ fn cors(raw: &RawRule, e: &mut Errors<'_>) -> Option<CorsLayer> {
         .iter()
         .any(|list| list.iter().any(|x| x == "*"));
     if spec.credentials && (any_origin || stars) {
-        e.at(
-            *pos,
-            "cors: \"credentials\": true cannot go with \"*\" (browsers refuse it); name the origins, e.g. \"origins\": [\"http://localhost:5173\"]".into(),
-        );
-        return None;
+        return Err("cors: \"credentials\": true cannot go with \"*\" (browsers refuse it); name the origins, e.g. \"origins\": [\"http://localhost:5173\"]".into());
     }
-    let values = |list: &[String], what: &str, e: &mut Errors<'_>| -> Option<Vec<HeaderValue>> {
-        list.iter()
-            .map(|x| {
-                HeaderValue::from_str(x)
-                    .map_err(|_| {
-                        e.at(
-                            *pos,
-                            format!("cors: {what} \"{x}\" is not a valid header value"),
-                        )
-                    })
-                    .ok()
-            })
-            .collect()
-    };
     let origins = match &spec.origins {
         None => AllowOrigin::predicate(own_or_loopback),
         Some(_) if any_origin => AllowOrigin::any(),
-        Some(list) => AllowOrigin::list(values(list, "origin", e)?),
+        Some(list) => {
+            let values = list
+                .iter()
+                .map(|o| {
+                    HeaderValue::from_str(o)
+                        .map_err(|_| format!("cors: origin \"{o}\" is not a valid header value"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            AllowOrigin::list(values)
+        }
     };
     let mut layer = CorsLayer::new()
         .allow_origin(origins)
         .allow_credentials(spec.credentials)
         .allow_private_network(spec.private_network);
-    layer = match spec.methods.as_slice() {
-        [] => layer.allow_methods(AllowMethods::list(
-            ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-                .map(|m| http::Method::from_bytes(m.as_bytes()).unwrap_or(http::Method::GET)),
-        )),
-        list => layer
-            .allow_methods(AllowMethods::list(list.iter().filter_map(|m| {
-                http::Method::from_bytes(m.to_ascii_uppercase().as_bytes()).ok()
-            }))),
+    let methods: Vec<http::Method> = match spec.methods.as_slice() {
+        [] => vec![
+            http::Method::GET,
+            http::Method::HEAD,
+            http::Method::POST,
+            http::Method::PUT,
+            http::Method::PATCH,
+            http::Method::DELETE,
+            http::Method::OPTIONS,
+        ],
+        list => list
+            .iter()
+            .filter_map(|m| http::Method::from_bytes(m.to_ascii_uppercase().as_bytes()).ok())
+            .collect(),
     };
+    layer = layer.allow_methods(AllowMethods::list(methods));
     layer = match spec.headers.as_slice() {
         [] => layer.allow_headers(AllowHeaders::mirror_request()),
         list => layer.allow_headers(AllowHeaders::list(
@@ -341,7 +344,7 @@ fn cors(raw: &RawRule, e: &mut Errors<'_>) -> Option<CorsLayer> {
     if let Some(secs) = spec.max_age.filter(|s| s.is_finite() && *s >= 0.0) {
         layer = layer.max_age(Duration::from_secs(secs as u64));
     }
-    Some(layer)
+    Ok(layer)
 }
 
 /// `"cors": true`: the page's own origin (devproxy's, as the request addressed it) and

@@ -277,14 +277,33 @@ impl Rule {
 pub(crate) struct LiveRules {
     current: ArcSwap<RuleSet>,
     cli_rules: Vec<String>,
+    /// `--cors ORIGIN`: CORS for these origins on every rule without its own `cors`.
+    cors: Option<tower_http::cors::CorsLayer>,
 }
 
 impl LiveRules {
-    pub(crate) fn new(first: RuleSet, cli_rules: Vec<String>) -> LiveRules {
-        LiveRules {
-            current: ArcSwap::from_pointee(first.with_cli_rules(&cli_rules)),
+    /// `cors` are the `--cors` origins; an unusable one is an error.
+    pub(crate) fn new(
+        first: RuleSet,
+        cli_rules: Vec<String>,
+        cors: &[String],
+    ) -> Result<LiveRules, String> {
+        let cors = match cors {
+            [] => None,
+            origins => Some(
+                compile::cors_layer(&config::CorsSpec {
+                    origins: Some(origins.to_vec()),
+                    ..config::CorsSpec::default()
+                })
+                .map_err(|e| format!("--cors: {e}"))?,
+            ),
+        };
+        let first = with_cors(first.with_cli_rules(&cli_rules), cors.as_ref());
+        Ok(LiveRules {
+            current: ArcSwap::from_pointee(first),
             cli_rules,
-        }
+            cors,
+        })
     }
 
     /// The rules in force now; a request keeps the version it got to its end.
@@ -294,12 +313,24 @@ impl LiveRules {
 
     /// Loads `file` (plus the `--proxy` rules) without putting it in force.
     pub(crate) fn load(&self, file: &Path) -> Result<RuleSet, LoadError> {
-        RuleSet::load(file).map(|set| set.with_cli_rules(&self.cli_rules))
+        RuleSet::load(file)
+            .map(|set| with_cors(set.with_cli_rules(&self.cli_rules), self.cors.as_ref()))
     }
 
     pub(crate) fn replace(&self, new: RuleSet) {
         self.current.store(Arc::new(new));
     }
+}
+
+/// Gives every rule without its own `cors` the `--cors` one.
+fn with_cors(mut set: RuleSet, cors: Option<&tower_http::cors::CorsLayer>) -> RuleSet {
+    if let Some(cors) = cors {
+        for rule in set.rules.iter_mut().filter(|r| r.cors.is_none()) {
+            rule.cors = Some(cors.clone());
+            rule.summary = summary::of(rule);
+        }
+    }
+    set
 }
 
 /// The rule behind `--proxy-fallback URL`, with Create React App's settings: every path,
