@@ -240,3 +240,31 @@ async fn the_command_line_names_origins_for_every_rule_without_its_own() {
     .await;
     assert_eq!(origin_of(&r), vec!["http://localhost:5173"]);
 }
+
+#[tokio::test]
+async fn origins_that_could_never_match_are_refused_with_the_fix() {
+    let set = devproxy::RuleSet::parse(
+        Path::new("p.json"),
+        r#"{ "/api": { "target": "http://localhost:1", "cors": ["http://localhost:5173/", "localhost:3000"] } }"#,
+    )
+    .unwrap();
+    let messages: Vec<String> = set.diagnostics().iter().map(|d| d.to_string()).collect();
+    assert_eq!(
+        messages,
+        ["p.json:1:53: error: rule \"/api\": cors: \"http://localhost:5173/\" is not an origin (scheme://host[:port], no path); did you mean \"http://localhost:5173\"?"]
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let err = devproxy::start(devproxy::Options {
+        dir: tmp.path().to_path_buf(),
+        port: 0,
+        cors: vec!["localhost:3000".into()],
+        ..devproxy::Options::default()
+    })
+    .await
+    .err()
+    .expect("refused");
+    assert_eq!(
+        err.to_string(),
+        "--cors localhost:3000: \"localhost:3000\" is not an origin; write it as scheme://host[:port], e.g. \"http://localhost:5173\""
+    );
+}

@@ -301,10 +301,7 @@ pub(crate) fn cors_layer(spec: &CorsSpec) -> Result<CorsLayer, String> {
         Some(list) => {
             let values = list
                 .iter()
-                .map(|o| {
-                    HeaderValue::from_str(o)
-                        .map_err(|_| format!("cors: origin \"{o}\" is not a valid header value"))
-                })
+                .map(|o| origin(o))
                 .collect::<Result<Vec<_>, _>>()?;
             AllowOrigin::list(values)
         }
@@ -345,6 +342,23 @@ pub(crate) fn cors_layer(spec: &CorsSpec) -> Result<CorsLayer, String> {
         layer = layer.max_age(Duration::from_secs(secs as u64));
     }
     Ok(layer)
+}
+
+/// An origin as browsers send it: `scheme://host[:port]`, nothing after. Anything else would
+/// never match, silently.
+fn origin(o: &str) -> Result<HeaderValue, String> {
+    let value = HeaderValue::from_str(o).ok();
+    match crate::url::split(o) {
+        Some((_, authority, "")) if !authority.is_empty() && value.is_some() => {
+            value.ok_or_else(|| format!("cors: origin \"{o}\" is not a valid header value"))
+        }
+        Some((scheme, authority, _)) if !authority.is_empty() => Err(format!(
+            "cors: \"{o}\" is not an origin (scheme://host[:port], no path); did you mean \"{scheme}://{authority}\"?"
+        )),
+        _ => Err(format!(
+            "cors: \"{o}\" is not an origin; write it as scheme://host[:port], e.g. \"http://localhost:5173\""
+        )),
+    }
 }
 
 /// `"cors": true`: the page's own origin (devproxy's, as the request addressed it) and

@@ -295,7 +295,13 @@ impl LiveRules {
                     origins: Some(origins.to_vec()),
                     ..config::CorsSpec::default()
                 })
-                .map_err(|e| format!("--cors: {e}"))?,
+                .map_err(|e| {
+                    format!(
+                        "--cors {}: {}",
+                        origins.join(","),
+                        e.trim_start_matches("cors: ")
+                    )
+                })?,
             ),
         };
         let first = with_cors(first.with_cli_rules(&cli_rules), cors.as_ref());
