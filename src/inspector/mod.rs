@@ -281,10 +281,11 @@ impl Capture {
 
     /// The request body on its way upstream, previewed as it passes.
     pub(crate) fn tee_request(&self, inner: Body) -> Body {
-        body::boxed(RequestTee {
+        body::boxed(Tee {
             inner,
-            capture: self.handle(),
+            capture: Some(self.handle()),
             limit: self.inspector.limits.preview,
+            side: Side::Request,
         })
     }
 
@@ -366,6 +367,7 @@ impl Capture {
                 inner,
                 capture: Some(self),
                 limit,
+                side: Side::Response,
             }),
         )
     }
@@ -384,11 +386,19 @@ impl Capture {
     }
 }
 
-/// A response body on its way to the browser, previewed as it passes.
+/// A body previewed as it passes: a request's on its way upstream, or a response's on its
+/// way to the browser (whose end also ends the record).
 struct Tee {
     inner: Body,
     capture: Option<Capture>,
     limit: usize,
+    side: Side,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Request,
+    Response,
 }
 
 impl http_body::Body for Tee {
@@ -405,7 +415,10 @@ impl http_body::Body for Tee {
                 if let (Some(data), Some(c)) = (frame.data_ref(), &self.capture) {
                     let (kept, stream) = {
                         let mut r = lock(&c.record);
-                        (r.keep(data, self.limit), r.event_stream)
+                        match self.side {
+                            Side::Request => (r.keep_request(data, self.limit), false),
+                            Side::Response => (r.keep(data, self.limit), r.event_stream),
+                        }
                     };
                     c.inspector.charge(kept);
                     if stream {
@@ -414,12 +427,12 @@ impl http_body::Body for Tee {
                 }
             }
             Poll::Ready(Some(Err(e))) => {
-                if let Some(c) = self.capture.take() {
+                if let Some(c) = self.take_response_capture() {
                     c.end(&format!("failed: {e}"));
                 }
             }
             Poll::Ready(None) => {
-                if let Some(c) = self.capture.take() {
+                if let Some(c) = self.take_response_capture() {
                     c.end("complete");
                 }
             }
@@ -437,9 +450,19 @@ impl http_body::Body for Tee {
     }
 }
 
+impl Tee {
+    /// The record, when this is the response body: its end is the exchange's end.
+    fn take_response_capture(&mut self) -> Option<Capture> {
+        match self.side {
+            Side::Response => self.capture.take(),
+            Side::Request => None,
+        }
+    }
+}
+
 impl Drop for Tee {
     fn drop(&mut self) {
-        if let Some(c) = self.capture.take() {
+        if let Some(c) = self.take_response_capture() {
             // An empty body (HEAD, 304) is never polled: it is complete, not cut.
             let how = if http_body::Body::is_end_stream(&self.inner) {
                 "complete"
@@ -448,40 +471,6 @@ impl Drop for Tee {
             };
             c.end(how);
         }
-    }
-}
-
-/// A request body on its way upstream, previewed as it passes.
-struct RequestTee {
-    inner: Body,
-    capture: Capture,
-    limit: usize,
-}
-
-impl http_body::Body for RequestTee {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        if let Poll::Ready(Some(Ok(frame))) = &polled {
-            if let Some(data) = frame.data_ref() {
-                let kept = lock(&self.capture.record).keep_request(data, self.limit);
-                self.capture.inspector.charge(kept);
-            }
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
     }
 }
 
