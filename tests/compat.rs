@@ -3,19 +3,7 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::*;
-use devproxy::RuleSet;
-
-fn warnings(text: &str) -> Vec<String> {
-    RuleSet::parse(Path::new("p.json"), text)
-        .unwrap()
-        .diagnostics()
-        .iter()
-        .map(|d| d.to_string())
-        .collect()
-}
 
 #[tokio::test]
 async fn a_path_rewrite_to_an_absolute_url_keeps_only_its_path() {
@@ -32,7 +20,7 @@ async fn a_path_rewrite_to_an_absolute_url_keeps_only_its_path() {
     assert!(r.text().starts_with("GET /\n"), "{}", r.text());
     let fixed = r#"{ "/api": { "target": "http://localhost:1", "pathRewrite": { "^/api": "http://localhost:8080" } } }"#;
     assert_eq!(
-        warnings(fixed),
+        diagnostics(fixed),
         [
             "p.json:1:62: warning: rule \"/api\": pathRewrite \"^/api\": the replacement \"http://localhost:8080\" is a URL; as in http-proxy, only its path is used (the target decides where requests go)"
         ]
@@ -48,7 +36,7 @@ async fn an_empty_auth_sends_no_credentials() {
     let r = get(&p.url("/api/x")).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(seen(&r, "authorization"), None);
-    let w = warnings(&config);
+    let w = diagnostics(&config);
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(
         w[0].ends_with("\"auth\" is empty, so no credentials are sent"),
@@ -78,7 +66,7 @@ async fn array_entries_that_are_not_rules_are_passed_over() {
     assert_eq!(get(&p.url("/api/x")).await.status, 200);
     assert_eq!(b.hits(), 1);
     assert_eq!(
-        warnings(&config),
+        diagnostics(&config),
         [
             "p.json:2:3: warning: this entry has neither \"context\" nor \"target\", so it is not a proxy rule; ignored",
             "p.json:3:3: warning: expected a rule object with \"context\" and \"target\", found a string; it is not a rule, so it is ignored",
@@ -130,7 +118,7 @@ async fn a_glob_ending_in_a_star_also_takes_a_trailing_slash() {
 
 #[test]
 fn comment_keys_and_stray_scalars_are_not_rules() {
-    let w = warnings(
+    let w = diagnostics(
         r#"{
   "_comment": "Copy this file to proxy.conf.json",
   "//": "local backends",
@@ -153,7 +141,7 @@ fn comment_keys_and_stray_scalars_are_not_rules() {
 
 #[test]
 fn a_trailing_star_key_says_how_angular_reads_it() {
-    let w = warnings(r#"{ "/api/*": { "target": "http://localhost:8080" } }"#);
+    let w = diagnostics(r#"{ "/api/*": { "target": "http://localhost:8080" } }"#);
     assert_eq!(
         w,
         ["p.json:1:3: warning: rule \"/api/*\": read as webpack-dev-server 4 reads it: /api and everything under it. Angular 17+ and webpack-dev-server 5 match exactly one more segment (/api/x, not /api/x/y); write \"/api/**\" to say everything under /api"]
@@ -163,7 +151,7 @@ fn a_trailing_star_key_says_how_angular_reads_it() {
 
 #[test]
 fn a_single_rule_object_without_context_says_it_is_devprox_s_reading() {
-    let w = warnings(r#"{ "target": "http://localhost:8080" }"#);
+    let w = diagnostics(r#"{ "target": "http://localhost:8080" }"#);
     assert_eq!(
         w,
         ["p.json:1:1: warning: rule has no \"context\", so it takes every request (devproxy's reading; http-proxy-middleware 2 refuses such a file with \"Invalid context\")"]

@@ -33,15 +33,6 @@ fn load_error(text: Option<&str>, dir: bool) -> String {
         .replace(&tmp.path().display().to_string(), "DIR")
 }
 
-fn rule_errors(text: &str) -> Vec<String> {
-    RuleSet::parse(Path::new("p.json"), text)
-        .unwrap()
-        .diagnostics()
-        .iter()
-        .map(|d| d.to_string())
-        .collect()
-}
-
 #[test]
 fn broken_files_say_what_is_wrong() {
     assert_eq!(
@@ -69,7 +60,7 @@ fn broken_files_say_what_is_wrong() {
 #[test]
 fn pathological_patterns_and_impossible_targets_break_only_their_rule() {
     let started = std::time::Instant::now();
-    let errors = rule_errors(
+    let errors = diagnostics(
         r#"{
   "^(?:){4294967295}": "http://localhost:1",
   "^/(a{1000}){1000}": "http://localhost:1",

@@ -185,6 +185,16 @@ pub async fn echo_backend() -> Backend {
     .await
 }
 
+/// Every diagnostic for a config text (named `p.json`), as printed.
+pub fn diagnostics(text: &str) -> Vec<String> {
+    devproxy::RuleSet::parse(std::path::Path::new("p.json"), text)
+        .expect("parses")
+        .diagnostics()
+        .iter()
+        .map(|d| d.to_string())
+        .collect()
+}
+
 /// A request's whole body, for backends that answer with what they got.
 pub async fn read_body(req: Request<Incoming>) -> Bytes {
     req.into_body()
