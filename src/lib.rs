@@ -11,6 +11,7 @@ mod app;
 mod body;
 pub mod cli;
 mod config;
+mod cors;
 mod inspector;
 mod live;
 mod log;

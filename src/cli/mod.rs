@@ -1,8 +1,9 @@
-//! The command line: `devproxy serve` and `devproxy check`, their arguments (every option
+//! The command line: `devproxy serve`, `devproxy check` and `devproxy cors`, their arguments (every option
 //! also reads `DEVPROXY_<NAME>` from the environment), the banner and the rules table.
 
 mod banner;
 mod check;
+mod cors;
 mod serve;
 
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Check(args) => check::run(args),
+        Command::Cors(args) => cors::run(args),
     }
 }
 
@@ -51,6 +53,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Check a proxy config file and show where paths would go
     Check(CheckArgs),
+    /// Check a cross-origin call as a browser would: preflight, each CORS check, the fix
+    Cors(CorsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -150,6 +154,33 @@ pub struct CheckArgs {
     /// Request paths to look up, e.g. /api/users?id=1
     #[arg(value_name = "PATH")]
     pub paths: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CorsArgs {
+    /// The URL the page calls, e.g. http://localhost:8080/api/users
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    /// The page's origin [default: devproxy's own, http://localhost:4280]
+    #[arg(long, value_name = "ORIGIN", default_value = "http://localhost:4280")]
+    pub origin: String,
+
+    /// The method the page uses (PUT, DELETE, ... send a preflight)
+    #[arg(short = 'X', long, value_name = "METHOD", default_value = "GET")]
+    pub method: String,
+
+    /// A header the page sets, NAME or "NAME: VALUE" (repeatable)
+    #[arg(short = 'H', long = "header", value_name = "NAME[: VALUE]")]
+    pub headers: Vec<String>,
+
+    /// The page sends cookies (fetch's credentials: 'include', XHR's withCredentials)
+    #[arg(long)]
+    pub credentials: bool,
+
+    /// Accept any certificate from an https URL (a self-signed dev backend)
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
 }
 
 #[derive(Debug, Args)]

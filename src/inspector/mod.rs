@@ -333,6 +333,10 @@ impl Capture {
             let mut r = lock(&self.record);
             r.status = res.status().as_u16();
             r.browser_response = res.headers().clone();
+            if let Ok(method) = http::Method::from_bytes(r.method.as_bytes()) {
+                r.cors =
+                    crate::cors::seen(&method, &r.browser_request, res.status(), res.headers());
+            }
             r.head_ms = Some(r.started.elapsed().as_secs_f64() * 1000.0);
             if r.upstream.is_empty() {
                 r.upstream = upstream.to_string();

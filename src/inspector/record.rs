@@ -59,6 +59,8 @@ pub(crate) struct Record {
     pub ended: Option<String>,
     /// Why no rule took it, when it looked as if one should have.
     pub note: Option<String>,
+    /// The browser's CORS verdict on a cross-origin call: `Ok` allowed, `Err` blocked.
+    pub cors: Option<Result<String, String>>,
     /// Server-sent events in the body, or WebSocket messages, counted.
     pub events: u64,
     /// The last few events or messages, newest last.
@@ -100,6 +102,7 @@ impl Record {
             request_preview: BytesMut::new(),
             ended: None,
             note: None,
+            cors: None,
             events: 0,
             last: VecDeque::new(),
             event_stream: false,
@@ -201,6 +204,13 @@ impl Record {
                 Some(v) => quote(&mut s, v),
                 None => s.push_str("null"),
             }
+        }
+        match &self.cors {
+            Some(verdict) => {
+                let _ = write!(s, r#","corsOk":{},"cors":"#, verdict.is_ok());
+                quote(&mut s, verdict.as_ref().unwrap_or_else(|e| e));
+            }
+            None => s.push_str(r#","corsOk":null,"cors":null"#),
         }
         s.push('}');
         s

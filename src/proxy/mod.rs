@@ -18,6 +18,7 @@ use hyper::body::Incoming;
 use tokio::sync::watch;
 
 pub(crate) use attempt::Attempt;
+pub(crate) use upstream::Connector;
 pub use upstream::ProxySettings;
 use upstream::Upstream;
 
@@ -185,11 +186,28 @@ impl Proxy {
     }
 }
 
+/// A client for devproxy's own requests (the CORS doctor): HTTP(S)_PROXY and `localhost`
+/// read as for rules; `secure: false` accepts any certificate.
+pub(crate) fn client(
+    secure: bool,
+) -> anyhow::Result<hyper_util::client::legacy::Client<Connector, Body>> {
+    let upstream = Upstream::new(&ProxySettings::from_env())?;
+    Ok(upstream.pool(secure).client.clone())
+}
+
+/// Why a request to `target` failed, in the words of the 502 page.
+pub(crate) fn explain(
+    e: &(dyn std::error::Error + 'static),
+    target: &crate::rules::Target,
+) -> String {
+    failure::Failure::of(e).describe(Some(target))
+}
+
 /// `followRedirects`: sends the request again to each redirect's target, up to
 /// [`MAX_REDIRECTS`] times, and returns the last answer.
 async fn follow(
     attempt: &mut Attempt<'_>,
-    client: &hyper_util::client::legacy::Client<upstream::Connector, Body>,
+    client: &hyper_util::client::legacy::Client<Connector, Body>,
     mut res: Response<Incoming>,
     mut method: Method,
     headers: http::HeaderMap,

@@ -74,6 +74,14 @@ impl Upstream {
         })
     }
 
+    /// The pool that verifies certificates (`secure`) or accepts any, with HTTP(S)_PROXY.
+    pub(crate) fn pool(&self, secure: bool) -> &Pool {
+        match secure {
+            true => &self.verified,
+            false => &self.insecure,
+        }
+    }
+
     /// The pool for a rule's `secure` and `envProxy`.
     pub(crate) fn pool_for(&self, rule: &Rule) -> &Pool {
         match (rule.secure, rule.env_proxy) {
