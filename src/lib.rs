@@ -9,6 +9,7 @@
 
 mod app;
 mod body;
+pub(crate) mod certs;
 pub mod cli;
 mod config;
 mod cors;
@@ -30,6 +31,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context as _;
 use tokio::sync::watch;
 
+pub use certs::Https;
 pub use config::{Diagnostic, LoadError, Severity};
 pub use proxy::ProxySettings;
 pub use rules::{Rule, RuleSet};
@@ -73,6 +75,8 @@ pub struct Options {
     pub proxies: ProxySettings,
     /// Header and body timeouts for browser connections.
     pub limits: Limits,
+    /// `--https`: serve over TLS with this certificate (`None`: plain HTTP).
+    pub https: Option<Https>,
 }
 
 impl Default for Options {
@@ -96,6 +100,7 @@ impl Default for Options {
             fallback: None,
             proxies: ProxySettings::default(),
             limits: Limits::default(),
+            https: None,
         }
     }
 }
@@ -110,6 +115,8 @@ pub struct Server {
     notes: Vec<String>,
     /// Where the base came from when it was not given.
     base_from: Option<&'static str>,
+    /// With `--https`: where the certificate came from, and how to trust it if needed.
+    https: Option<(String, Option<String>)>,
     options: Options,
     rules: Arc<LiveRules>,
     /// The last error of [`Server::reload`], so a file broken the same way is said once.
@@ -176,9 +183,17 @@ pub async fn start(options: Options) -> anyhow::Result<Server> {
         // Listening beyond loopback, devproxy's pages answer this machine only.
         own_pages_loopback_only: options.host.is_some(),
     });
+    let certified = match &options.https {
+        Some(https) => Some(certs::load(https, &certificate_names(&options))?),
+        None => None,
+    };
+    let https = certified
+        .as_ref()
+        .map(|c| (c.about.clone(), c.trust.clone()));
     let gate = Arc::new(Gate {
         hosts: HostCheck::new(&options.allowed_hosts),
         limits: options.limits,
+        tls: certified.map(|c| server::Tls::new(c.config)),
     });
     let listeners =
         server::bind(options.host.as_deref(), options.port, options.strict_port).await?;
@@ -213,6 +228,7 @@ pub async fn start(options: Options) -> anyhow::Result<Server> {
         base,
         notes,
         base_from,
+        https,
         options,
         rules,
         reload_error: Mutex::new(None),
@@ -222,7 +238,40 @@ pub async fn start(options: Options) -> anyhow::Result<Server> {
     })
 }
 
+/// The names a generated certificate is for: loopback, `--host`, and `--allowed-host` names
+/// (`.example.test` as `*.example.test`).
+fn certificate_names(options: &Options) -> Vec<String> {
+    let mut names: Vec<String> = ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec();
+    let host = options
+        .host
+        .iter()
+        .map(|h| url::unbracket(h).to_string())
+        .filter(|h| !matches!(h.as_str(), "0.0.0.0" | "::"));
+    let allowed = options
+        .allowed_hosts
+        .iter()
+        .filter(|h| h.as_str() != "all")
+        .map(|h| match h.strip_prefix('.') {
+            Some(domain) => format!("*.{domain}"),
+            None => h.clone(),
+        });
+    for name in host.chain(allowed) {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
 impl Server {
+    /// `https` or `http`: how the server is reached.
+    pub fn scheme(&self) -> &'static str {
+        match self.https {
+            Some(_) => "https",
+            None => "http",
+        }
+    }
+
     /// The address to reach the server at.
     pub fn local_addr(&self) -> SocketAddr {
         self.addrs[0]

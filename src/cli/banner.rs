@@ -11,6 +11,7 @@ pub(super) fn banner(server: &Server) -> String {
     let mut s = String::new();
     let options = &server.options;
     let port = server.local_addr().port();
+    let scheme = server.scheme();
     let _ = writeln!(
         s,
         "devproxy {}  serving {}",
@@ -19,12 +20,18 @@ pub(super) fn banner(server: &Server) -> String {
     );
     match options.host.as_deref() {
         None => {
-            let _ = writeln!(s, "  Local:   http://localhost:{port}{}", server.base);
+            let _ = writeln!(s, "  Local:   {scheme}://localhost:{port}{}", server.base);
         }
         Some(_) => {
             for a in &server.addrs {
-                let _ = writeln!(s, "  Listen:  http://{a}{}", server.base);
+                let _ = writeln!(s, "  Listen:  {scheme}://{a}{}", server.base);
             }
+        }
+    }
+    if let Some((about, trust)) = &server.https {
+        let _ = writeln!(s, "  HTTPS: {about}; HTTP/2 on, http:// is redirected");
+        if let Some(trust) = trust {
+            let _ = writeln!(s, "  Note: {trust}");
         }
     }
     if let Some(from) = server.base_from {
@@ -35,7 +42,7 @@ pub(super) fn banner(server: &Server) -> String {
         );
     }
     if options.inspector {
-        let _ = writeln!(s, "  Inspector: http://localhost:{port}/__devproxy/");
+        let _ = writeln!(s, "  Inspector: {scheme}://localhost:{port}/__devproxy/");
     }
     if options.live_reload {
         let _ = writeln!(

@@ -101,6 +101,18 @@ pub struct ServeArgs {
     )]
     pub cors: Vec<String>,
 
+    /// Serve over HTTPS (HTTP/2 too), with mkcert's CA when installed, else devproxy's own
+    #[arg(long, env = "DEVPROXY_HTTPS")]
+    pub https: bool,
+
+    /// The HTTPS certificate (PEM, with its chain); implies --https
+    #[arg(long, value_name = "FILE", env = "DEVPROXY_CERT")]
+    pub cert: Option<PathBuf>,
+
+    /// The certificate's private key (PEM); implies --https
+    #[arg(long, value_name = "FILE", env = "DEVPROXY_KEY")]
+    pub key: Option<PathBuf>,
+
     /// Send what no rule, file or page navigation takes to URL (or to package.json's "proxy")
     #[arg(long, value_name = "URL|package.json", env = "DEVPROXY_PROXY_FALLBACK")]
     pub proxy_fallback: Option<String>,

@@ -19,12 +19,28 @@ pub(super) fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (options, note) = options(args);
+    let (options, note) = match options(args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     runtime.block_on(serve(options, note))
 }
 
 /// The options for `start`, and a note when DIR was chosen for the user.
-fn options(args: ServeArgs) -> (crate::Options, Option<String>) {
+fn options(args: ServeArgs) -> Result<(crate::Options, Option<String>), String> {
+    let https = match (args.cert, args.key) {
+        (Some(cert), Some(key)) => Some(crate::Https::Files { cert, key }),
+        (None, None) if args.https => match crate::certs::cache_dir() {
+            Some(cache) => Some(crate::Https::Auto { cache }),
+            None => return Err("--https: no cache directory to keep a certificate in (HOME is not set); set DEVPROXY_CACHE_DIR or give --cert FILE --key FILE".into()),
+        },
+        (None, None) => None,
+        (Some(_), None) => return Err("--cert needs --key FILE (the certificate's private key)".into()),
+        (None, Some(_)) => return Err("--key needs --cert FILE (the certificate for the key)".into()),
+    };
     let config = super::config_file(args.config.as_deref());
     let (dir, note) = match args.dir {
         Some(dir) => (dir, None),
@@ -53,8 +69,9 @@ fn options(args: ServeArgs) -> (crate::Options, Option<String>) {
         fallback: args.proxy_fallback,
         proxies: crate::ProxySettings::from_env(),
         limits: crate::Limits::default(),
+        https,
     };
-    (options, note)
+    Ok((options, note))
 }
 
 async fn serve(options: crate::Options, note: Option<String>) -> ExitCode {

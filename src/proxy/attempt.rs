@@ -33,6 +33,8 @@ pub(crate) struct Attempt<'a> {
     pub via: Option<String>,
     /// The inspector's record of this exchange, when the inspector is on.
     pub capture: Option<&'a Capture>,
+    /// The browser reached devproxy over HTTPS.
+    pub tls: bool,
 }
 
 impl<'a> Attempt<'a> {
@@ -59,6 +61,7 @@ impl<'a> Attempt<'a> {
             host,
             via: None,
             capture: None,
+            tls: false,
         }
     }
 
@@ -139,6 +142,7 @@ impl<'a> Attempt<'a> {
                 &self.rule.location,
                 t,
                 self.host.as_deref(),
+                self.tls,
             );
         }
         let events = parts

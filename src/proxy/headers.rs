@@ -92,7 +92,7 @@ pub(crate) fn to_upstream(
             }
         }
         if rule.rewrite_origin || (upgrade && rule.rewrite_ws_origin) {
-            rewrite_origin(headers, t, original_host.as_ref());
+            rewrite_origin(headers, t, original_host.as_ref(), peer.tls);
         }
     }
     if rule.xfwd {
@@ -103,7 +103,12 @@ pub(crate) fn to_upstream(
         }
         headers.insert(
             HeaderName::from_static("x-forwarded-proto"),
-            HeaderValue::from_static(if upgrade { "ws" } else { "http" }),
+            HeaderValue::from_static(match (upgrade, peer.tls) {
+                (true, true) => "wss",
+                (true, false) => "ws",
+                (false, true) => "https",
+                (false, false) => "http",
+            }),
         );
         headers.insert(
             HeaderName::from_static("x-forwarded-port"),
@@ -125,7 +130,12 @@ pub(crate) fn to_upstream(
 
 /// `rewriteOrigin`: the backend sees requests as coming from its own origin, so CSRF and
 /// WebSocket origin checks pass. `Referer` keeps its path, under the target's origin.
-fn rewrite_origin(headers: &mut HeaderMap, target: &Target, browser_host: Option<&HeaderValue>) {
+fn rewrite_origin(
+    headers: &mut HeaderMap,
+    target: &Target,
+    browser_host: Option<&HeaderValue>,
+    tls: bool,
+) {
     let origin = format!("{}://{}", target.scheme(), target.authority());
     if headers.contains_key(header::ORIGIN) {
         if let Ok(v) = HeaderValue::from_str(&origin) {
@@ -134,7 +144,7 @@ fn rewrite_origin(headers: &mut HeaderMap, target: &Target, browser_host: Option
     }
     let browser_origin = browser_host
         .and_then(|h| h.to_str().ok())
-        .map(|h| format!("http://{h}"));
+        .map(|h| format!("{}://{h}", if tls { "https" } else { "http" }));
     let referer = headers.get(header::REFERER).and_then(|v| v.to_str().ok());
     if let (Some(referer), Some(browser_origin)) = (referer, browser_origin) {
         if let Some(rest) = referer.strip_prefix(&browser_origin) {

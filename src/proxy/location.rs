@@ -8,13 +8,14 @@ use crate::rules::{LocationRewrite, Target};
 
 /// A redirect from the backend to its own host is turned into one to devproxy (or the given
 /// host), as http-proxy does on 201/301/302/307/308. With `autoRewrite` the scheme becomes
-/// http, which is what devproxy serves.
+/// the one devproxy serves (https with `--https`).
 pub(crate) fn rewrite(
     headers: &mut HeaderMap,
     status: StatusCode,
     rewrite: &LocationRewrite,
     target: &Target,
     browser_host: Option<&str>,
+    tls: bool,
 ) {
     if !matches!(status.as_u16(), 201 | 301 | 302 | 307 | 308) || !rewrite.is_active() {
         return;
@@ -35,6 +36,7 @@ pub(crate) fn rewrite(
     };
     let scheme = match (rewrite.protocol, rewrite.auto) {
         (Some(p), _) => p.as_str(),
+        (None, true) if tls => "https",
         (None, true) => "http",
         (None, false) => scheme,
     };

@@ -159,6 +159,7 @@ impl Proxy {
         let upstream = &self.upstream;
         let mut attempt = Attempt::new(rule, &req);
         attempt.capture = capture;
+        attempt.tls = peer.tls;
         let mut out = match attempt.request(req, peer, false) {
             Ok(r) => r,
             Err(failed) => return *failed,

@@ -111,6 +111,7 @@ async fn tunnel(
 ) -> Outcome {
     let mut attempt = Attempt::new(rule, &req);
     attempt.capture = capture;
+    attempt.tls = peer.tls;
     let browser_side = hyper::upgrade::on(&mut req);
     let out = match attempt.request(req, peer, true) {
         Ok(r) => r,

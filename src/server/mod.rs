@@ -8,6 +8,7 @@ mod bind;
 mod guards;
 mod host;
 mod origin;
+mod tls;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -27,6 +28,7 @@ use tokio::sync::watch;
 pub(crate) use bind::bind;
 pub(crate) use host::HostCheck;
 pub(crate) use origin::{sender, Sender};
+pub(crate) use tls::Tls;
 
 use crate::body::Body;
 
@@ -66,12 +68,16 @@ pub(crate) struct Peer {
     pub local_port: u16,
     /// How long the browser may leave a request body without sending a byte.
     pub body_idle: Duration,
+    /// The connection is HTTPS.
+    pub tls: bool,
 }
 
 /// Who may talk to the server, and how: shared by every connection.
 pub(crate) struct Gate {
     pub hosts: HostCheck,
     pub limits: Limits,
+    /// `--https`: connections are TLS; plain HTTP is redirected to https.
+    pub tls: Option<Tls>,
 }
 
 /// Serves connections from `listener` with `handler` until `stop` turns true, then drains
@@ -85,7 +91,7 @@ pub(crate) async fn accept_loop<H, F>(
     H: Fn(Request<Incoming>, Peer) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<Body>> + Send + 'static,
 {
-    let builder = connection_builder(gate.limits);
+    let builder = Arc::new(connection_builder(gate.limits));
     let local_port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
     let graceful = GracefulShutdown::new();
     loop {
@@ -106,24 +112,25 @@ pub(crate) async fn accept_loop<H, F>(
             remote,
             local_port,
             body_idle: gate.limits.body_idle,
+            tls: gate.tls.is_some(),
         };
-        let (gate, handler) = (gate.clone(), handler.clone());
-        let service = service_fn(move |req: Request<Incoming>| {
-            let (gate, handler) = (gate.clone(), handler.clone());
-            async move {
-                Ok::<_, Infallible>(match gate.refusal(&req) {
-                    Some(res) => res,
-                    None => handler(req, peer).await,
-                })
-            }
-        });
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let (gate, handler, builder) = (gate.clone(), handler.clone(), builder.clone());
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!("connection from {remote}: {e}");
+            let Some(tls) = &gate.tls else {
+                return serve(&builder, watcher, stream, &gate, handler, peer).await;
+            };
+            match tls.accept(stream, gate.limits.header_timeout).await {
+                Some(tls::Accepted::Tls(stream)) => {
+                    serve(&builder, watcher, *stream, &gate, handler, peer).await;
+                }
+                Some(tls::Accepted::Plain(stream)) => {
+                    let to_https =
+                        |req: Request<Incoming>, _: Peer| std::future::ready(tls::to_https(&req));
+                    let peer = Peer { tls: false, ..peer };
+                    serve(&builder, watcher, stream, &gate, to_https, peer).await;
+                }
+                None => {}
             }
         });
     }
@@ -133,6 +140,35 @@ pub(crate) async fn accept_loop<H, F>(
         _ = tokio::time::sleep(DRAIN) => {
             tracing::info!("closing connections still open after {} s", DRAIN.as_secs());
         }
+    }
+}
+
+/// Serves one connection with `handler` behind the gate, until it closes or the server stops.
+async fn serve<I, H, F>(
+    builder: &auto::Builder<TokioExecutor>,
+    watcher: hyper_util::server::graceful::Watcher,
+    io: I,
+    gate: &Arc<Gate>,
+    handler: H,
+    peer: Peer,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    H: Fn(Request<Incoming>, Peer) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<Body>> + Send + 'static,
+{
+    let gate = gate.clone();
+    let service = service_fn(move |req: Request<Incoming>| {
+        let (gate, handler) = (gate.clone(), handler.clone());
+        async move {
+            Ok::<_, Infallible>(match gate.refusal(&req) {
+                Some(res) => res,
+                None => handler(req, peer).await,
+            })
+        }
+    });
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    if let Err(e) = watcher.watch(conn.into_owned()).await {
+        tracing::debug!("connection from {}: {e}", peer.remote);
     }
 }
 

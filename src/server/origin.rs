@@ -23,6 +23,7 @@ pub(crate) fn sender(h: &HeaderMap) -> Sender {
         let origin = String::from_utf8_lossy(origin.as_bytes()).into_owned();
         let own = origin
             .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
             .is_some_and(|o| !host.is_empty() && o.eq_ignore_ascii_case(host));
         return if own {
             Sender::SameOrigin

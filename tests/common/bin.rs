@@ -56,11 +56,17 @@ impl Lines {
 }
 
 pub fn serve(cwd: &Path, args: &[&str]) -> Serving {
+    serve_env(cwd, args, &[])
+}
+
+/// `serve` with extra environment variables.
+pub fn serve_env(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> Serving {
     let mut child = Command::new(env!("CARGO_BIN_EXE_devproxy"))
         .arg("serve")
         .args(args)
         .current_dir(cwd)
         .env_remove("RUST_LOG")
+        .envs(envs.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
