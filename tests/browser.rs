@@ -162,3 +162,84 @@ async fn the_inspector_shows_the_apps_calls_and_replays_one() {
         "{replayed}"
     );
 }
+
+/// Issue 12: a page on one devproxy origin calls a second devproxy whose rules answer CORS.
+/// Chromium itself decides what passes: with and without credentials, a preflighted call, and
+/// a rule without `cors`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_calls_another_devproxy_that_answers_cors() {
+    let Some(mut browser) =
+        Browser::launch("a_page_calls_another_devproxy_that_answers_cors").await
+    else {
+        return;
+    };
+    let b = echo_backend().await;
+    let page = proxy_with(Some("{}"), |_| {}).await;
+    let origin = format!("http://127.0.0.1:{}", page.port());
+    let api = proxy(&format!(
+        r#"{{
+            "/open": {{ "target": "{b}", "cors": ["{origin}"] }},
+            "/cred": {{ "target": "{b}", "cors": {{ "origins": ["{origin}"], "credentials": true }} }},
+            "/none": {{ "target": "{b}" }}
+        }}"#,
+        b = b.url()
+    ))
+    .await;
+    browser.goto(&page.url("/")).await;
+    // A cookie of the page's host, which the other port shares (cookies have no port).
+    browser
+        .eval("document.cookie = 'sid=abc; path=/'; true")
+        .await;
+    let call = |path: &str, init: &str| {
+        format!(
+            "fetch('{}', {init}).then(r => r.text()).catch(e => 'blocked: ' + e.message)",
+            api.url(path)
+        )
+    };
+    let text = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
+
+    let open = text(browser.eval(&call("/open/a", "{}")).await);
+    assert!(open.starts_with("GET /open/a"), "allowed: {open}");
+    assert!(
+        !open.contains("sid=abc"),
+        "no credentials, no cookie: {open}"
+    );
+    let refused = text(
+        browser
+            .eval(&call("/open/b", "{credentials: 'include'}"))
+            .await,
+    );
+    assert!(
+        refused.starts_with("blocked"),
+        "credentials not allowed there: {refused}"
+    );
+    let cred = text(
+        browser
+            .eval(&call("/cred/c", "{credentials: 'include'}"))
+            .await,
+    );
+    assert!(
+        cred.contains("cookie: sid=abc"),
+        "credentials allowed, cookie sent: {cred}"
+    );
+    let put = text(
+        browser
+            .eval(&call(
+                "/cred/d",
+                "{method: 'PUT', credentials: 'include', headers: {'Content-Type': 'application/json', 'X-Token': 't'}, body: '{}'}",
+            ))
+            .await,
+    );
+    assert!(
+        put.starts_with("PUT /cred/d"),
+        "preflighted call allowed: {put}"
+    );
+    assert!(put.contains("x-token: t"), "{put}");
+    let none = text(browser.eval(&call("/none/e", "{}")).await);
+    assert!(none.starts_with("blocked"), "no cors on the rule: {none}");
+    assert_eq!(
+        b.hits(),
+        5,
+        "every call but the preflight reached the backend (blocked ones too: the browser withholds the answer)"
+    );
+}
