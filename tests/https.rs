@@ -335,3 +335,58 @@ fn unusable_certificate_files_are_named() {
         text(&out.stderr)
     );
 }
+
+/// With mkcert on PATH, its certificate is used (made once, then kept), and the banner says
+/// to run `mkcert -install` while its CA is not installed. The stand-in `mkcert` hands out a
+/// certificate the test made, and notes how it was called.
+#[cfg(unix)]
+#[tokio::test]
+async fn mkcert_is_preferred_when_installed() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let certs = Certs::new();
+    let bin = tempfile::tempdir().unwrap();
+    let log = bin.path().join("calls");
+    let script = format!(
+        "#!/bin/sh\nif [ \"$1\" = -CAROOT ]; then echo {caroot}; exit 0; fi\necho \"$@\" >> {log}\ncp {cert} \"$2\"\ncp {key} \"$4\"\n",
+        caroot = bin.path().join("caroot").display(),
+        log = log.display(),
+        cert = certs.dir.path().join("cert.pem").display(),
+        key = certs.dir.path().join("key.pem").display(),
+    );
+    let mkcert = bin.path().join("mkcert");
+    std::fs::write(&mkcert, script).unwrap();
+    std::fs::set_permissions(&mkcert, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("index.html"), "<!doctype html>HOME").unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.path().display());
+    let envs = [
+        ("DEVPROXY_CACHE_DIR", cache.path().to_str().unwrap()),
+        ("PATH", path.as_str()),
+    ];
+    let args = ["--https", "-p", "0", "--no-live-reload"];
+    for _ in 0..2 {
+        let s = serve_env(site.path(), &args, &envs);
+        let banner = s.banner.join("\n");
+        assert!(
+            banner.contains("certificate from mkcert's local CA"),
+            "{banner}"
+        );
+        assert!(banner.contains("run mkcert -install once"), "{banner}");
+        let stream = tls(s.port(), "localhost", &certs.ca, &[b"h2"])
+            .await
+            .unwrap();
+        let (_, status, _, body) = exchange(stream, true, get("https://localhost/", true)).await;
+        assert_eq!((status, body.contains("HOME")), (200, true));
+    }
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(calls.lines().count(), 1, "made once, then kept: {calls}");
+    assert!(
+        calls.trim_end().ends_with("localhost 127.0.0.1 ::1"),
+        "{calls}"
+    );
+    assert!(
+        !cache.path().join("ca.pem").exists(),
+        "devproxy's own CA is not made"
+    );
+}
