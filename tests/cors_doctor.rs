@@ -305,3 +305,20 @@ async fn same_origin_unreachable_and_bad_arguments() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("not an http:// or https:// URL"));
 }
+
+#[tokio::test]
+async fn an_https_backend_with_a_self_signed_certificate() {
+    let port = https_backend("localhost").await;
+    let url = format!("https://localhost:{port}/api");
+    let (code, out) = doctor(&[&url, "--origin", ORIGIN]).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("TLS handshake with localhost"), "{out}");
+    assert!(out.contains("-k accepts it here"), "{out}");
+    let (code, out) = doctor(&[&url, "--origin", ORIGIN, "-k"]).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Request: GET https://localhost"), "{out}");
+    assert!(
+        out.contains("✗ Access-Control-Allow-Origin is missing"),
+        "{out}"
+    );
+}

@@ -326,7 +326,11 @@ async fn send(
     let what = format!("{} {}", req.method(), uri);
     let cause = match tokio::time::timeout(TIMEOUT, client.request(req)).await {
         Ok(Ok(res)) => return Some((res.status(), res.headers().clone())),
-        Ok(Err(e)) => crate::proxy::explain(&e, &target(&uri)),
+        Ok(Err(e)) => crate::proxy::explain(
+            &e,
+            &target(&uri),
+            " (the browser refuses it too unless its CA is trusted there; -k accepts it here)",
+        ),
         Err(_) => format!("no answer within {} s", TIMEOUT.as_secs()),
     };
     println!("\n{what} failed: {cause}");

@@ -82,6 +82,14 @@ impl Failure {
 
     /// The cause in words; `target` is the rule's, named as `host:port`.
     pub(crate) fn describe(&self, target: Option<&Target>) -> String {
+        self.describe_with(
+            target,
+            " (set \"secure\": false on this rule to accept self-signed certificates)",
+        )
+    }
+
+    /// [`Failure::describe`], with `advice` after a refused certificate.
+    pub(crate) fn describe_with(&self, target: Option<&Target>, advice: &str) -> String {
         let at = target
             .map(|t| format!("{}:{}", t.host, t.port))
             .unwrap_or_default();
@@ -90,11 +98,7 @@ impl Failure {
                 reason,
                 bad_certificate,
             } => {
-                let advice = if *bad_certificate {
-                    " (set \"secure\": false on this rule to accept self-signed certificates)"
-                } else {
-                    ""
-                };
+                let advice = if *bad_certificate { advice } else { "" };
                 format!("TLS handshake with {at} failed: {reason}{advice}")
             }
             Failure::Refused => {

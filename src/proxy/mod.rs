@@ -196,12 +196,14 @@ pub(crate) fn client(
     Ok(upstream.pool(secure).client.clone())
 }
 
-/// Why a request to `target` failed, in the words of the 502 page.
+/// Why a request to `target` failed, in the words of the 502 page, with `advice` after a
+/// refused certificate.
 pub(crate) fn explain(
     e: &(dyn std::error::Error + 'static),
     target: &crate::rules::Target,
+    advice: &str,
 ) -> String {
-    failure::Failure::of(e).describe(Some(target))
+    failure::Failure::of(e).describe_with(Some(target), advice)
 }
 
 /// `followRedirects`: sends the request again to each redirect's target, up to
