@@ -20,6 +20,14 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// A runtime from `builder`, or the exit code after saying why there is none.
+fn runtime(mut builder: tokio::runtime::Builder) -> Result<tokio::runtime::Runtime, ExitCode> {
+    builder.enable_all().build().map_err(|e| {
+        eprintln!("error: cannot start the runtime: {e}");
+        ExitCode::FAILURE
+    })
+}
+
 /// Where a config file is looked for when none is named, in order (Angular keeps it in src/).
 const DEFAULT_CONFIGS: [&str; 2] = ["proxy.conf.json", "src/proxy.conf.json"];
 

@@ -9,15 +9,9 @@ use crate::rules::RuleSet;
 
 pub(super) fn run(args: ServeArgs) -> ExitCode {
     crate::log::init(args.verbosity.level());
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime(tokio::runtime::Builder::new_multi_thread()) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let (options, note) = match options(args) {
         Ok(o) => o,

@@ -60,60 +60,58 @@ pub(crate) fn backends(ask: &Ask) -> String {
     out
 }
 
-fn express(a: &Allow) -> String {
-    let mut opts = vec![
-        format!("origin: '{}'", a.origin),
-        format!("methods: [{}]", quoted(&a.methods, '\'')),
-    ];
-    if !a.headers.is_empty() {
-        opts.push(format!("allowedHeaders: [{}]", quoted(&a.headers, '\'')));
-    }
-    if a.credentials {
-        opts.push("credentials: true".into());
-    }
-    format!(
-        "  Express (npm install cors), before your routes:\n    const cors = require('cors');\n    app.use(cors({{ {} }}));\n",
+impl Allow {
+    /// The allowed set as one library's options: `origin`, `methods` and `headers` say how
+    /// each is written, `credentials` is the flag; joined with ", ".
+    fn options(
+        &self,
+        origin: impl Fn(&str) -> String,
+        methods: impl Fn(&[String]) -> String,
+        headers: impl Fn(&[String]) -> String,
+        credentials: &str,
+    ) -> String {
+        let mut opts = vec![origin(&self.origin), methods(&self.methods)];
+        if !self.headers.is_empty() {
+            opts.push(headers(&self.headers));
+        }
+        if self.credentials {
+            opts.push(credentials.to_string());
+        }
         opts.join(", ")
-    )
+    }
+}
+
+fn express(a: &Allow) -> String {
+    let opts = a.options(
+        |o| format!("origin: '{o}'"),
+        |m| format!("methods: [{}]", quoted(m, '\'')),
+        |h| format!("allowedHeaders: [{}]", quoted(h, '\'')),
+        "credentials: true",
+    );
+    format!("  Express (npm install cors), before your routes:\n    const cors = require('cors');\n    app.use(cors({{ {opts} }}));\n")
 }
 
 fn flask(a: &Allow) -> String {
-    let mut opts = vec![
-        format!("origins=['{}']", a.origin),
-        format!("methods=[{}]", quoted(&a.methods, '\'')),
-    ];
-    if !a.headers.is_empty() {
-        opts.push(format!("allow_headers=[{}]", quoted(&a.headers, '\'')));
-    }
-    if a.credentials {
-        opts.push("supports_credentials=True".into());
-    }
-    format!(
-        "  Flask (pip install flask-cors):\n    from flask_cors import CORS\n    CORS(app, {})\n",
-        opts.join(", ")
-    )
+    let opts = a.options(
+        |o| format!("origins=['{o}']"),
+        |m| format!("methods=[{}]", quoted(m, '\'')),
+        |h| format!("allow_headers=[{}]", quoted(h, '\'')),
+        "supports_credentials=True",
+    );
+    format!("  Flask (pip install flask-cors):\n    from flask_cors import CORS\n    CORS(app, {opts})\n")
 }
 
 fn spring(a: &Allow) -> String {
-    let methods: Vec<String> = a
-        .methods
-        .iter()
-        .map(|m| format!("RequestMethod.{m}"))
-        .collect();
-    let mut opts = vec![
-        format!("origins = \"{}\"", a.origin),
-        format!("methods = {{{}}}", methods.join(", ")),
-    ];
-    if !a.headers.is_empty() {
-        opts.push(format!("allowedHeaders = {{{}}}", quoted(&a.headers, '"')));
-    }
-    if a.credentials {
-        opts.push("allowCredentials = \"true\"".into());
-    }
-    format!(
-        "  Spring, on the controller (with Spring Security, also http.cors(Customizer.withDefaults())):\n    @CrossOrigin({})\n",
-        opts.join(", ")
-    )
+    let opts = a.options(
+        |o| format!("origins = \"{o}\""),
+        |m| {
+            let m: Vec<String> = m.iter().map(|m| format!("RequestMethod.{m}")).collect();
+            format!("methods = {{{}}}", m.join(", "))
+        },
+        |h| format!("allowedHeaders = {{{}}}", quoted(h, '"')),
+        "allowCredentials = \"true\"",
+    );
+    format!("  Spring, on the controller (with Spring Security, also http.cors(Customizer.withDefaults())):\n    @CrossOrigin({opts})\n")
 }
 
 fn aspnet(a: &Allow) -> String {
