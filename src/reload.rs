@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -18,18 +18,21 @@ use crate::rules::{LiveRules, RuleSet, Summary};
 const DEBOUNCE: Duration = Duration::from_millis(40);
 
 /// Starts watching `files`: the config file, or the places one may be created (then the first
-/// that exists is loaded). The watcher lives as long as the returned task.
+/// that exists is loaded), and the local modules a JavaScript config reads. The watcher lives
+/// as long as the returned task.
 pub(crate) fn spawn(
     files: Vec<PathBuf>,
     rules: Arc<LiveRules>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let (tx, mut rx) = mpsc::unbounded_channel::<()>();
     // `.env` beside the config feeds its ${VAR}s, so it counts as part of it.
-    let names: Vec<OsString> = files
+    let fixed: Vec<OsString> = files
         .iter()
         .filter_map(|f| f.file_name().map(OsString::from))
         .chain([OsString::from(".env")])
         .collect();
+    let names = Arc::new(Mutex::new(fixed.clone()));
+    let ours = names.clone();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let Ok(event) = event else { return };
         // Reading the file (ours included) is not a change: reacting to it would reload
@@ -37,6 +40,7 @@ pub(crate) fn spawn(
         if matches!(event.kind, notify::EventKind::Access(_)) {
             return;
         }
+        let names = ours.lock().unwrap_or_else(|e| e.into_inner());
         let ours = |p: &PathBuf| p.file_name().is_some_and(|n| names.iter().any(|m| m == n));
         if event.paths.iter().any(ours) {
             let _ = tx.send(());
@@ -55,19 +59,64 @@ pub(crate) fn spawn(
             .with_context(|| format!("cannot watch {}", dir.display()))?;
         watched.push(dir);
     }
+    let mut sources = Sources {
+        fixed,
+        names,
+        watched,
+    };
+    sources.follow(&mut watcher, &rules.current().sources);
     Ok(tokio::spawn(async move {
-        let _watcher = watcher;
         let mut last_error: Option<LoadError> = None;
         while rx.recv().await.is_some() {
             tokio::time::sleep(DEBOUNCE).await;
             while rx.try_recv().is_ok() {}
-            let Some(file) = files.iter().find(|f| f.is_file()).or(files.first()) else {
+            let Some(file) = files
+                .iter()
+                .find(|f| f.is_file())
+                .or(files.first())
+                .cloned()
+            else {
                 continue;
             };
             tracing::debug!("{} changed on disk; reading it", file.display());
-            reload(file, &rules, &mut last_error);
+            // A JavaScript config runs Node: off the runtime's threads.
+            let live = rules.clone();
+            let job = tokio::task::spawn_blocking(move || {
+                reload(&file, &live, &mut last_error);
+                last_error
+            });
+            last_error = job.await.unwrap_or(None);
+            sources.follow(&mut watcher, &rules.current().sources);
         }
     }))
+}
+
+/// The files beyond the config that count as part of it (a JavaScript config's modules), kept
+/// in step with the rules in force.
+struct Sources {
+    /// The config's own names and `.env`.
+    fixed: Vec<OsString>,
+    /// What the watcher reacts to: `fixed` and the sources' names.
+    names: Arc<Mutex<Vec<OsString>>>,
+    watched: Vec<PathBuf>,
+}
+
+impl Sources {
+    fn follow(&mut self, watcher: &mut notify::RecommendedWatcher, sources: &[PathBuf]) {
+        let mut names = self.fixed.clone();
+        for file in sources {
+            if let Some(n) = file.file_name() {
+                names.push(n.to_os_string());
+            }
+            let dir = parent(file);
+            if !self.watched.contains(&dir)
+                && watcher.watch(&dir, RecursiveMode::NonRecursive).is_ok()
+            {
+                self.watched.push(dir);
+            }
+        }
+        *self.names.lock().unwrap_or_else(|e| e.into_inner()) = names;
+    }
 }
 
 /// The directory holding `file` (`.` for a bare name).

@@ -61,7 +61,12 @@ pub(super) fn banner(server: &Server) -> String {
                 "  No proxy.conf.json found: serving files only (name one with --config)."
             );
             if options.watch && !awaited.is_empty() {
-                let names: Vec<String> = awaited.iter().map(|f| f.display().to_string()).collect();
+                // The JSON names: the JavaScript ones are found too, but need no mention here.
+                let names: Vec<String> = awaited
+                    .iter()
+                    .take(2)
+                    .map(|f| f.display().to_string())
+                    .collect();
                 let _ = writeln!(
                     s,
                     "  Create {} and its rules apply at once.",

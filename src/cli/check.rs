@@ -25,7 +25,7 @@ fn check(file: Option<&Path>, paths: &[String], out: &mut dyn Write, err: &mut d
     let Some(file) = file else {
         let _ = writeln!(
             err,
-            "error: no config file found (looked for ./proxy.conf.json and ./src/proxy.conf.json); name one with --config"
+            "error: no config file found (looked for proxy.conf.json, .js, .mjs and .cjs, here and in src/); name one with --config"
         );
         return 1;
     };

@@ -29,7 +29,16 @@ fn runtime(mut builder: tokio::runtime::Builder) -> Result<tokio::runtime::Runti
 }
 
 /// Where a config file is looked for when none is named, in order (Angular keeps it in src/).
-const DEFAULT_CONFIGS: [&str; 2] = ["proxy.conf.json", "src/proxy.conf.json"];
+const DEFAULT_CONFIGS: [&str; 8] = [
+    "proxy.conf.json",
+    "src/proxy.conf.json",
+    "proxy.conf.js",
+    "proxy.conf.mjs",
+    "proxy.conf.cjs",
+    "src/proxy.conf.js",
+    "src/proxy.conf.mjs",
+    "src/proxy.conf.cjs",
+];
 
 /// `--config`, else the first of [`DEFAULT_CONFIGS`] that exists, else the `proxyConfig`
 /// of angular.json (what `ng serve` uses).
@@ -71,7 +80,7 @@ pub struct ServeArgs {
     #[arg(env = "DEVPROXY_DIR")]
     pub dir: Option<PathBuf>,
 
-    /// The proxy config [default: ./proxy.conf.json, else ./src/proxy.conf.json]
+    /// The proxy config, JSON or JavaScript [default: ./proxy.conf.json, ./src/proxy.conf.json, then .js/.mjs/.cjs]
     #[arg(short, long, value_name = "FILE", env = "DEVPROXY_CONFIG")]
     pub config: Option<PathBuf>,
 
@@ -167,7 +176,7 @@ fn parse_cli_rule(arg: &str) -> Result<String, String> {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The proxy config [default: ./proxy.conf.json, else ./src/proxy.conf.json]
+    /// The proxy config, JSON or JavaScript [default: ./proxy.conf.json, ./src/proxy.conf.json, then .js/.mjs/.cjs]
     #[arg(short, long, value_name = "FILE", env = "DEVPROXY_CONFIG")]
     pub config: Option<PathBuf>,
 

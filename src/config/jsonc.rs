@@ -46,6 +46,22 @@ pub(crate) struct Member {
     pub value: Value,
 }
 
+/// Sets every position in `v` to line 0 ("no position"): for JSON that devproxy made itself,
+/// whose lines mean nothing to the user.
+pub(crate) fn forget_positions(v: &mut Value) {
+    v.pos = Pos::default();
+    match &mut v.kind {
+        Kind::Array(items) => items.iter_mut().for_each(forget_positions),
+        Kind::Object(members) => {
+            for m in members {
+                m.key_pos = Pos::default();
+                forget_positions(&mut m.value);
+            }
+        }
+        _ => {}
+    }
+}
+
 impl Value {
     /// A short name of the value's type, for error messages ("expected a string, found an array").
     pub fn type_name(&self) -> &'static str {

@@ -6,6 +6,7 @@
 
 mod diagnostic;
 mod env;
+mod js;
 pub(crate) mod jsonc;
 mod options;
 mod package_json;
@@ -29,6 +30,8 @@ use shapes::Reader;
 pub(crate) struct RawConfig {
     pub rules: Vec<RawRule>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Other files the config read (a JavaScript config's local modules), for the watcher.
+    pub sources: Vec<std::path::PathBuf>,
 }
 
 /// Reads and parses `file`, with `${VAR}` taken from the environment and the `.env` beside it.
@@ -38,6 +41,9 @@ pub(crate) fn load(file: &Path) -> Result<RawConfig, LoadError> {
         file: file.to_path_buf(),
         reason,
     };
+    if js::is_js(file) {
+        return load_js(file);
+    }
     let bytes = std::fs::read(file).map_err(|e| {
         read_error(match e.kind() {
             std::io::ErrorKind::NotFound => "file not found".to_string(),
@@ -58,6 +64,21 @@ pub(crate) fn load(file: &Path) -> Result<RawConfig, LoadError> {
     parse_with(file, &text, &Vars::for_dir(dir))
 }
 
+/// A JavaScript config: evaluated by Node, then read as JSON. Positions in the JSON mean
+/// nothing to the user, so diagnostics name the file and the rule instead.
+fn load_js(file: &Path) -> Result<RawConfig, LoadError> {
+    let evaluated = js::evaluate(file)?;
+    let mut root = jsonc::parse(&evaluated.json).map_err(|e| LoadError::Read {
+        file: file.to_path_buf(),
+        reason: format!("node's answer is not JSON: {}", e.message),
+    })?;
+    jsonc::forget_positions(&mut root);
+    let mut config = read_tree(file, root, &Vars::default())?;
+    config.diagnostics.extend(evaluated.diagnostics);
+    config.sources = evaluated.files;
+    Ok(config)
+}
+
 /// Parses the text of a config file with the process environment; `file` is only used in
 /// messages.
 pub(crate) fn parse(file: &Path, text: &str) -> Result<RawConfig, LoadError> {
@@ -71,7 +92,24 @@ fn parse_with(file: &Path, text: &str, vars: &Vars) -> Result<RawConfig, LoadErr
         pos,
         message,
     };
-    let mut root = jsonc::parse(text).map_err(|e| syntax(e.pos, e.message))?;
+    let root = jsonc::parse(text).map_err(|e| syntax(e.pos, e.message))?;
+    read_tree(file, root, vars)
+}
+
+/// Reads a parsed config into rules and diagnostics.
+fn read_tree(file: &Path, mut root: jsonc::Value, vars: &Vars) -> Result<RawConfig, LoadError> {
+    // Line 0: a value with no position in the file (a JavaScript config's).
+    let syntax = |pos: Pos, message: String| match pos.line {
+        0 => LoadError::Read {
+            file: file.to_path_buf(),
+            reason: message,
+        },
+        _ => LoadError::Syntax {
+            file: file.to_path_buf(),
+            pos,
+            message,
+        },
+    };
     let mut env_failures = HashMap::new();
     env::expand_tree(&mut root, vars, &mut env_failures);
     let mut r = Reader {

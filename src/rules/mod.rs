@@ -32,6 +32,8 @@ use router::RouterEntry;
 pub struct RuleSet {
     pub(crate) rules: Vec<Rule>,
     pub(crate) diagnostics: Vec<Diagnostic>,
+    /// Files the config read besides itself (a JavaScript config's local modules).
+    pub(crate) sources: Vec<PathBuf>,
 }
 
 /// One proxy rule, ready to use.
@@ -163,7 +165,11 @@ impl RuleSet {
             .into_iter()
             .map(|r| compile::compile(file, r, &mut diagnostics))
             .collect();
-        RuleSet { rules, diagnostics }
+        RuleSet {
+            rules,
+            diagnostics,
+            sources: raw.sources,
+        }
     }
 
     /// Appends rules given on the command line (`--proxy PATTERN=TARGET`), after the file's.

@@ -396,3 +396,21 @@ pub async fn https_backend(name: &str) -> u16 {
     });
     port
 }
+
+/// Whether `node` is on PATH. Without it a test says loudly that it checked nothing, and with
+/// `DEVPROXY_NODE=required` (CI sets it) it fails instead.
+pub fn has_node(test: &str) -> bool {
+    let found = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        let required = std::env::var("DEVPROXY_NODE").is_ok_and(|v| v == "required");
+        assert!(
+            !required,
+            "DEVPROXY_NODE=required but there is no node on PATH"
+        );
+        eprintln!("SKIPPED {test}: no node on PATH (apt-get install nodejs); NOTHING WAS CHECKED");
+    }
+    found
+}
