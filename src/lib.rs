@@ -13,6 +13,7 @@ pub(crate) mod certs;
 pub mod cli;
 mod config;
 mod cors;
+mod export;
 mod inspector;
 mod live;
 mod log;

@@ -1,9 +1,10 @@
-//! The command line: `devproxy serve`, `devproxy check` and `devproxy cors`, their arguments (every option
+//! The command line: `devproxy serve`, `check`, `cors` and `export`, their arguments (every option
 //! also reads `DEVPROXY_<NAME>` from the environment), the banner and the rules table.
 
 mod banner;
 mod check;
 mod cors;
+mod export;
 mod serve;
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Check(args) => check::run(args),
         Command::Cors(args) => cors::run(args),
+        Command::Export(args) => export::run(args),
     }
 }
 
@@ -72,6 +74,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Check a cross-origin call as a browser would: preflight, each CORS check, the fix
     Cors(CorsArgs),
+    /// Write the rules and DIR as an nginx or Caddy config, for production
+    Export(ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -210,6 +214,33 @@ pub struct CorsArgs {
     /// Accept any certificate from an https URL (a self-signed dev backend)
     #[arg(short = 'k', long)]
     pub insecure: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// nginx or caddy
+    #[arg(value_name = "SERVER", value_parser = ["nginx", "caddy"])]
+    pub server: String,
+
+    /// The built frontend [default: the project's build output, else .]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// The proxy config, JSON or JavaScript [default: as for serve]
+    #[arg(short, long, value_name = "FILE", env = "DEVPROXY_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// The port the exported server listens on
+    #[arg(short, long, default_value_t = 80)]
+    pub port: u16,
+
+    /// Serve DIR under this sub-path [default: the <base href> of DIR/index.html]
+    #[arg(long, value_name = "PATH", value_parser = parse_base)]
+    pub base: Option<String>,
+
+    /// Answer unknown paths with 404 instead of index.html
+    #[arg(long)]
+    pub no_spa: bool,
 }
 
 #[derive(Debug, Args)]

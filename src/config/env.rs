@@ -76,10 +76,17 @@ pub(crate) fn parse_dotenv(text: &str) -> HashMap<String, String> {
 
 /// Expands every string (keys too) in place. Strings that name an unset variable without a
 /// default are left as written and reported by position.
-pub(crate) fn expand_tree(v: &mut Value, vars: &Vars, failures: &mut HashMap<Pos, String>) {
+pub(crate) fn expand_tree(
+    v: &mut Value,
+    vars: &Vars,
+    failures: &mut HashMap<Pos, String>,
+    expanded: &mut Vec<(String, String)>,
+) {
     match &mut v.kind {
         Kind::String(s) => match expand(s, vars) {
-            Ok(Some(new)) => *s = new,
+            Ok(Some(new)) => {
+                expanded.push((new.clone(), std::mem::replace(s, new)));
+            }
             Ok(None) => {}
             Err(e) => {
                 failures.insert(v.pos, e);
@@ -87,7 +94,7 @@ pub(crate) fn expand_tree(v: &mut Value, vars: &Vars, failures: &mut HashMap<Pos
         },
         Kind::Array(items) => items
             .iter_mut()
-            .for_each(|i| expand_tree(i, vars, failures)),
+            .for_each(|i| expand_tree(i, vars, failures, expanded)),
         Kind::Object(members) => {
             for m in members {
                 match expand(&m.key, vars) {
@@ -97,7 +104,7 @@ pub(crate) fn expand_tree(v: &mut Value, vars: &Vars, failures: &mut HashMap<Pos
                         failures.insert(m.key_pos, e);
                     }
                 }
-                expand_tree(&mut m.value, vars, failures);
+                expand_tree(&mut m.value, vars, failures, expanded);
             }
         }
         _ => {}

@@ -32,6 +32,8 @@ pub(crate) struct RawConfig {
     pub diagnostics: Vec<Diagnostic>,
     /// Other files the config read (a JavaScript config's local modules), for the watcher.
     pub sources: Vec<std::path::PathBuf>,
+    /// Strings written with `${VAR}`: (the value they had, as written).
+    pub placeholders: Vec<(String, String)>,
 }
 
 /// Reads and parses `file`, with `${VAR}` taken from the environment and the `.env` beside it.
@@ -111,10 +113,14 @@ fn read_tree(file: &Path, mut root: jsonc::Value, vars: &Vars) -> Result<RawConf
         },
     };
     let mut env_failures = HashMap::new();
-    env::expand_tree(&mut root, vars, &mut env_failures);
+    let mut placeholders = Vec::new();
+    env::expand_tree(&mut root, vars, &mut env_failures, &mut placeholders);
     let mut r = Reader {
         file: file.to_path_buf(),
-        out: RawConfig::default(),
+        out: RawConfig {
+            placeholders,
+            ..RawConfig::default()
+        },
         env_failures,
     };
     match &root.kind {

@@ -34,6 +34,8 @@ pub struct RuleSet {
     pub(crate) diagnostics: Vec<Diagnostic>,
     /// Files the config read besides itself (a JavaScript config's local modules).
     pub(crate) sources: Vec<PathBuf>,
+    /// Strings written with `${VAR}`: (the value they had, as written), for `export`.
+    pub(crate) placeholders: Vec<(String, String)>,
 }
 
 /// One proxy rule, ready to use.
@@ -169,6 +171,7 @@ impl RuleSet {
             rules,
             diagnostics,
             sources: raw.sources,
+            placeholders: raw.placeholders,
         }
     }
 

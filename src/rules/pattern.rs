@@ -36,6 +36,8 @@ impl Pattern {
 /// A glob with micromatch's (and so http-proxy-middleware's) readings that globset lacks.
 #[derive(Debug)]
 pub(crate) struct Glob {
+    /// As written (after webpack's key reading).
+    text: String,
     matcher: GlobMatcher,
     /// `/api/**` also takes `/api` itself.
     base: Option<String>,
@@ -75,6 +77,91 @@ impl Matcher {
 
     pub(crate) fn include(&mut self, p: Pattern) {
         self.include.push(p);
+    }
+
+    /// The patterns as regular expressions anchored at the start, which PCRE (nginx) and RE2
+    /// (Caddy) read as devproxy does: (includes, excludes).
+    pub(crate) fn exported(&self) -> (Vec<String>, Vec<String>) {
+        let each = |ps: &[Pattern]| ps.iter().map(Pattern::regex_source).collect();
+        (each(&self.include), each(&self.exclude))
+    }
+}
+
+impl Pattern {
+    fn regex_source(&self) -> String {
+        match self {
+            Pattern::Prefix(p) => format!("^{}", regex::escape(p)),
+            Pattern::Regex(r) => r.as_str().to_string(),
+            Pattern::Glob(g) => glob_regex(&g.text),
+        }
+    }
+}
+
+/// A glob as micromatch reads it, as a regular expression: `*` within a segment (a whole-segment
+/// `*` takes at least one character), `**` across segments (`/x/**` takes `/x` too), `?`, `[…]`,
+/// `{a,b}`; a trailing `*` also takes one trailing slash.
+fn glob_regex(glob: &str) -> String {
+    let mut out = String::from("^");
+    for (i, seg) in glob.split('/').enumerate() {
+        match (i, seg) {
+            (0, "**") => out.push_str(".*"),
+            // Any number of segments, none included.
+            (_, "**") => out.push_str("(?:/.*)?"),
+            (_, "*") => out.push_str("/[^/]+"),
+            (0, _) => glob_segment(seg, &mut out),
+            _ => {
+                out.push('/');
+                glob_segment(seg, &mut out);
+            }
+        }
+    }
+    if glob.ends_with('*') {
+        out.push_str("/?");
+    }
+    out.push('$');
+    out
+}
+
+fn glob_segment(seg: &str, out: &mut String) {
+    let mut chars = seg.chars().peekable();
+    let mut in_class = false;
+    let mut braces = 0;
+    while let Some(c) = chars.next() {
+        match c {
+            _ if in_class => {
+                out.push(c);
+                in_class = c != ']';
+            }
+            '[' => {
+                out.push('[');
+                if chars.peek() == Some(&'!') {
+                    chars.next();
+                    out.push('^');
+                }
+                in_class = true;
+            }
+            '*' if chars.peek() == Some(&'*') => {
+                chars.next();
+                out.push_str(".*");
+            }
+            '*' => out.push_str("[^/]*"),
+            '?' => out.push_str("[^/]"),
+            '{' => {
+                braces += 1;
+                out.push_str("(?:");
+            }
+            ',' if braces > 0 => out.push('|'),
+            '}' if braces > 0 => {
+                braces -= 1;
+                out.push(')');
+            }
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    out.push_str(&regex::escape(&n.to_string()));
+                }
+            }
+            _ => out.push_str(&regex::escape(&c.to_string())),
+        }
     }
 }
 
@@ -116,6 +203,7 @@ fn compile(p: &str) -> Result<Pattern, String> {
             .build()
             .map_err(|e| format!("pattern \"{p}\" is not a valid glob: {}", e.kind()))?;
         return Ok(Pattern::Glob(Glob {
+            text: p.to_string(),
             matcher: glob.compile_matcher(),
             base: p.strip_suffix("/**").map(str::to_string),
             trailing_star: p.ends_with('*'),
@@ -152,4 +240,56 @@ pub(crate) fn literal_prefix(pattern: &str) -> Option<&str> {
         .unwrap_or("")
         .trim_end_matches('/');
     (!plain.is_empty()).then_some(plain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every exported regex takes exactly the paths the pattern takes.
+    #[test]
+    fn exported_regexes_match_what_the_patterns_match() {
+        let paths = [
+            "/api",
+            "/api/",
+            "/api/users",
+            "/api/v1/users.json",
+            "/apiv2",
+            "/x/y.json",
+            "/burst",
+            "/burst/",
+            "/burst/x",
+            "/static/a.js",
+            "/static/a.css",
+            "/static/a.json",
+            "/static/x/y/a.json",
+            "/",
+            "/v12/x",
+        ];
+        let globs = [
+            "/api",
+            "/api/*.json",
+            "/api/**",
+            "/burst*",
+            "/static/*.{js,css}",
+            "**",
+            "^/v[0-9]+/",
+            "/api/*",
+            "/static/**/*.json",
+        ];
+        for written in globs {
+            let mut m = Matcher::default();
+            m.add(written).unwrap();
+            let (inc, _) = m.exported();
+            let re = Regex::new(&inc[0]).unwrap();
+            for p in paths {
+                assert_eq!(
+                    re.is_match(p),
+                    m.matches(p),
+                    "{written} ({}) on {p}",
+                    inc[0]
+                );
+            }
+        }
+    }
 }
