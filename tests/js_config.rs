@@ -58,6 +58,11 @@ fn commonjs_object_form_with_functions_and_a_local_module() {
     let (code, out, err) = check(dir.path(), "proxy.conf.js", &["/api/users?id=1"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("proxy.conf.js: 3 rules"), "{out}");
+    let at = |name: &str| out.find(&format!("    {name} ")).unwrap_or(usize::MAX);
+    assert!(
+        at("/api") < at("/events") && at("/events") < at("/odd") && at("/odd") < usize::MAX,
+        "the rules keep the file's order (the first match wins): {out}"
+    );
     assert!(
         out.contains("/api/users?id=1 → http://localhost:8080/users?id=1"),
         "the rewrite function became pathRewrite: {out}"
