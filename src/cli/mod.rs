@@ -1,10 +1,11 @@
-//! The command line: `devproxy serve`, `check`, `cors` and `export`, their arguments (every option
+//! The command line: `devproxy serve`, `check`, `cors`, `import` and `export`, their arguments (every option
 //! also reads `DEVPROXY_<NAME>` from the environment), the banner and the rules table.
 
 mod banner;
 mod check;
 mod cors;
 mod export;
+mod import;
 mod serve;
 
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Cors(args) => cors::run(args),
         Command::Export(args) => export::run(args),
+        Command::Import(args) => import::run(args),
     }
 }
 
@@ -76,6 +78,8 @@ pub enum Command {
     Cors(CorsArgs),
     /// Write the rules and DIR as an nginx or Caddy config, for production
     Export(ExportArgs),
+    /// Print the proxy rules of a Vite, webpack, umi, CRA or Angular JS config as proxy.conf.json
+    Import(ImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -214,6 +218,18 @@ pub struct CorsArgs {
     /// Accept any certificate from an https URL (a self-signed dev backend)
     #[arg(short = 'k', long)]
     pub insecure: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// vite.config.{js,ts,mjs}, webpack.config.js, .umirc.ts, config/config.ts,
+    /// src/setupProxy.js or proxy.conf.{js,mjs,cjs}
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Save it as proxy.conf.json beside FILE (never over an existing one)
+    #[arg(long)]
+    pub write: bool,
 }
 
 #[derive(Debug, Args)]

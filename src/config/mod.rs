@@ -6,7 +6,7 @@
 
 mod diagnostic;
 mod env;
-mod js;
+pub(crate) mod js;
 pub(crate) mod jsonc;
 mod options;
 mod package_json;

@@ -1,13 +1,16 @@
 // devproxy's loader for JavaScript proxy configs (proxy.conf.js, .mjs, .cjs), run by the
-// project's own `node`: `node --input-type=module -e <this> FILE`. It evaluates FILE as Node
-// would, and prints one line of JSON:
+// project's own `node`: `node --input-type=module -e <this> FILE [KIND]`. It evaluates FILE as
+// Node would and prints one line of JSON. KIND says where the rules are in what FILE exports:
+// `config` (the default: the export is the rules), `vite` (server.proxy, loaded by the
+// project's own Vite), `webpack` (devServer.proxy), `umi` (proxy) or `cra` (src/setupProxy.js,
+// run against stand-ins for express and http-proxy-middleware that record each proxy). The line:
 //   { "config": ..., "functions": [{ rule, option }], "rewrites": [{ rule, option, pathRewrite }],
 //     "files": [local modules read] }
 // or { "error": message, "line": n, "column": n } when the file throws or does not parse.
 // Functions cannot cross into devproxy: they are taken out and listed; a path rewrite function
 // that behaves like an anchored prefix replacement comes back as the equivalent pathRewrite.
 import path from "node:path";
-import { createRequire, register } from "node:module";
+import * as nodeModule from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const file = path.resolve(process.argv[1]);
@@ -30,7 +33,7 @@ try {
     const p = fileURLToPath(url);
     if (local(p)) files.add(p);
   });
-  register("data:text/javascript," + encodeURIComponent(hooks), {
+  nodeModule.register("data:text/javascript," + encodeURIComponent(hooks), {
     data: { port: channel.port2 },
     transferList: [channel.port2],
   });
@@ -52,21 +55,123 @@ function out(value) {
   process.stdout.write(JSON.stringify(value) + "\n");
 }
 
+const kind = process.argv[2] || "config";
+const projectRequire = nodeModule.createRequire(file);
+
+// A package as the project has it installed.
+async function fromProject(name) {
+  return import(pathToFileURL(projectRequire.resolve(name)).href);
+}
+
+// The module's export: TypeScript is compiled first with the project's esbuild or typescript.
+async function exported(f) {
+  let target = f;
+  let temp = null;
+  if (/\.[cm]?ts$/.test(f)) {
+    const fs = await import("node:fs");
+    const source = fs.readFileSync(f, "utf8");
+    let js = null;
+    try {
+      const esbuild = await fromProject("esbuild");
+      js = (await esbuild.transform(source, { loader: "ts", format: "esm" })).code;
+    } catch {}
+    if (js === null) {
+      try {
+        const ts = (await fromProject("typescript")).default;
+        js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2020 } }).outputText;
+      } catch {}
+    }
+    if (js === null) {
+      throw new Error("a TypeScript config needs esbuild or typescript installed in the project (npm install -D esbuild)");
+    }
+    temp = f.replace(/\.[cm]?ts$/, `.devproxy-${process.pid}.mjs`);
+    fs.writeFileSync(temp, js);
+    target = temp;
+  }
+  try {
+    const ns = await import(pathToFileURL(target).href);
+    return "default" in ns ? ns.default : ns;
+  } finally {
+    if (temp) (await import("node:fs")).rmSync(temp, { force: true });
+  }
+}
+
+// Stand-ins for a CRA setupProxy.js: each createProxyMiddleware call is recorded.
+function recordProxies() {
+  const made = [];
+  const proxy = (a, b) => {
+    const options = typeof a === "string" || Array.isArray(a) ? { ...b, context: a } : { ...a };
+    const mw = () => {};
+    mw.devproxy = options;
+    return mw;
+  };
+  const hpm = Object.assign(proxy, { createProxyMiddleware: proxy, legacyCreateProxyMiddleware: proxy });
+  const app = {
+    use(...args) {
+      const mount = typeof args[0] === "string" || Array.isArray(args[0]) ? args.shift() : null;
+      for (const mw of args.flat()) {
+        if (!mw || !mw.devproxy) continue;
+        const { context, pathFilter, ...rest } = mw.devproxy;
+        made.push({ context: mount ?? context ?? pathFilter ?? "/", ...rest });
+      }
+      return app;
+    },
+  };
+  return { hpm, app, made };
+}
+
+async function rules() {
+  switch (kind) {
+    case "vite": {
+      const vite = await fromProject("vite");
+      const loaded = await vite.loadConfigFromFile({ command: "serve", mode: "development" }, file, path.dirname(file));
+      for (const d of (loaded && loaded.dependencies) || []) files.add(path.resolve(path.dirname(file), d));
+      const config = (loaded && loaded.config) || {};
+      return (config.server && config.server.proxy) || {};
+    }
+    case "webpack": {
+      let config = await exported(file);
+      if (typeof config === "function") config = await config({}, { mode: "development" });
+      if (Array.isArray(config)) config = config.find((c) => c && c.devServer) || config[0];
+      return (config && config.devServer && config.devServer.proxy) || {};
+    }
+    case "umi": {
+      let config = await exported(file);
+      if (typeof config === "function") config = await config();
+      return (config && config.proxy) || {};
+    }
+    case "cra": {
+      const { hpm, app, made } = recordProxies();
+      const Module = (await import("node:module")).default;
+      const load = Module._load;
+      Module._load = function (request, ...rest) {
+        if (request === "http-proxy-middleware") return hpm;
+        return load.call(this, request, ...rest);
+      };
+      const setup = await exported(file);
+      if (typeof setup === "function") await setup(app);
+      return made;
+    }
+    default: {
+      let value = await exported(file);
+      if (typeof value === "function") value = value({ command: "serve", mode: "development" });
+      return value;
+    }
+  }
+}
+
 let value;
 try {
-  const ns = await import(pathToFileURL(file).href);
-  value = "default" in ns ? ns.default : ns;
-  if (typeof value === "function") value = value({ command: "serve", mode: "development" });
-  value = await value;
+  value = await rules();
 } catch (err) {
-  for (const p of Object.keys(createRequire(file).cache)) if (local(p)) files.add(p);
+  for (const p of Object.keys(nodeModule.createRequire(file).cache)) if (local(p)) files.add(p);
   const message = err instanceof Error ? `${err.name}: ${err.message}` : `threw ${String(err)}`;
   out({ error: message, ...where(err), files: [...files] });
   process.exit(0);
 }
 
 // CommonJS modules required along the way.
-for (const p of Object.keys(createRequire(file).cache)) if (local(p)) files.add(p);
+for (const p of Object.keys(nodeModule.createRequire(file).cache)) if (local(p)) files.add(p);
 
 const functions = [];
 const rewrites = [];
@@ -97,8 +202,9 @@ function asReplacement(fn, prefix) {
 
 // The literal prefix of a rule's pattern: `/api/**` and `^/api` give `/api`.
 function prefixOf(pattern) {
+  const regex = String(pattern).startsWith("^");
   const p = String(pattern).replace(/^\^/, "");
-  const m = p.match(/^[^*?[\]{}()|+$\\]*/);
+  const m = regex ? p.match(/^[^.*?[\]{}()|+$\\]*/) : p.match(/^[^*?[\]{}()|+$\\]*/);
   return (m ? m[0] : "").replace(/\/+$/, "") || "/api";
 }
 

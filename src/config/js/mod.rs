@@ -37,8 +37,33 @@ pub(crate) struct Evaluated {
     pub files: Vec<PathBuf>,
 }
 
-/// Evaluates `file` with Node.
+/// What exports the rules, by the file's name: a proxy config itself, or the config of a tool
+/// that holds them (`vite.config.*`, `webpack.config.*`, umi's `.umirc.*` and
+/// `config/config.*`, CRA's `setupProxy.js`).
+pub(crate) fn kind_of(file: &Path) -> Option<&'static str> {
+    let name = file.file_name()?.to_str()?;
+    let in_config_dir = file
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|d| d == "config");
+    Some(match name {
+        n if n.starts_with("vite.config.") => "vite",
+        n if n.starts_with("webpack.config.") || n.starts_with("webpack.dev.") => "webpack",
+        n if n.starts_with(".umirc.") => "umi",
+        n if in_config_dir && n.starts_with("config.") => "umi",
+        "setupProxy.js" | "setupProxy.cjs" | "setupProxy.mjs" => "cra",
+        _ if is_js(file) => "config",
+        _ => return None,
+    })
+}
+
+/// Evaluates `file` with Node, as a proxy config.
 pub(crate) fn evaluate(file: &Path) -> Result<Evaluated, LoadError> {
+    evaluate_as(file, "config")
+}
+
+/// Evaluates `file` with Node and takes the rules from where `kind` keeps them.
+pub(crate) fn evaluate_as(file: &Path, kind: &str) -> Result<Evaluated, LoadError> {
     let fail = |reason: String| LoadError::Read {
         file: file.to_path_buf(),
         reason,
@@ -49,6 +74,7 @@ pub(crate) fn evaluate(file: &Path) -> Result<Evaluated, LoadError> {
     let child = Command::new("node")
         .args(["--input-type=module", "-e", LOADER])
         .arg(file)
+        .arg(kind)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
