@@ -12,6 +12,7 @@
 
     python3 bench/feel.py            # everything (several minutes)
     python3 bench/feel.py --quick    # fewer loads and shorter runs
+    python3 bench/feel.py --only pages   # one part: pages, first, tail or many
 
 Needs what bench/run.py needs, and Chromium (`apt-get install chromium`). The generated app
 lives in a temporary folder; Vite comes from ~/.cache/devproxy-bench/vite. Everything listens on
@@ -40,6 +41,8 @@ import run as common  # noqa: E402  (the shared helpers of bench/run.py)
 ROOT = common.ROOT
 HOST = common.HOST
 QUICK = "--quick" in sys.argv
+# --only pages|first|tail|many: one part of the run.
+ONLY = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
 LOADS = 4 if QUICK else 10
 DEVPROXY = os.path.join(ROOT, "target/release/devproxy")
 
@@ -573,14 +576,13 @@ def main():
     procs = []
     results = {"quick": QUICK}
     try:
-        print("page loads…", file=sys.stderr)
-        page_loads(work, results, procs)
-        print("first https requests…", file=sys.stderr)
-        first_requests(work, results, procs)
-        print("tail latency and reloads under load…", file=sys.stderr)
-        tails_and_reloads(work, results, procs)
-        print("many connections…", file=sys.stderr)
-        many_connections(work, results, procs)
+        parts = [("pages", "page loads", page_loads), ("first", "first https requests", first_requests),
+                 ("tail", "tail latency and reloads under load", tails_and_reloads),
+                 ("many", "many connections", many_connections)]
+        for key, what, part in parts:
+            if ONLY in (None, key):
+                print(f"{what}…", file=sys.stderr)
+                part(work, results, procs)
     finally:
         for p in procs:
             if p.poll() is None:
