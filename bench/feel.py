@@ -239,34 +239,15 @@ def nginx_conf(work, site, port, bp=None, name="nginx"):
     loc = ""
     if bp:
         loc = """location /api/ { proxy_pass http://backend/; proxy_http_version 1.1; proxy_set_header Connection ""; }"""
+    gzip = "\n  gzip on;\n  gzip_types text/css application/javascript application/json image/svg+xml;"
     with open(conf, "w") as f:
-        f.write(f"""
-worker_processes auto;
-daemon off;
-pid {work}/{name}.pid;
-error_log {work}/{name}-error.log;
-events {{ worker_connections 20000; }}
-http {{
-  include /etc/nginx/mime.types;
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  gzip on;
-  gzip_types text/css application/javascript application/json image/svg+xml;
-  client_body_temp_path {work}/nginx-body;
-  proxy_temp_path {work}/nginx-proxy;
-  fastcgi_temp_path {work}/nginx-fcgi;
-  uwsgi_temp_path {work}/nginx-uwsgi;
-  scgi_temp_path {work}/nginx-scgi;
-  {api}
+        f.write(common.nginx_main(work, name, f"""  {api}
   server {{
     listen {HOST}:{port};
     root {site};
     add_header Cache-Control no-cache;
     {loc}
-  }}
-}}
-""")
+  }}""", worker_connections=20000, extra=gzip))
     return conf
 
 

@@ -93,6 +93,30 @@ def curl_speed(url, upload=False):
     return float(out[0])
 
 
+def nginx_main(work, name, http, worker_connections=4096, extra=""):
+    """nginx.conf for a run as this user in `work`: the main and http parts, around `http`
+    (upstreams and servers)."""
+    return f"""
+worker_processes auto;
+daemon off;
+pid {work}/{name}.pid;
+error_log {work}/{name}-error.log;
+events {{ worker_connections {worker_connections}; }}
+http {{
+  include /etc/nginx/mime.types;
+  access_log off;
+  sendfile on;
+  tcp_nopush on;{extra}
+  client_body_temp_path {work}/nginx-body;
+  proxy_temp_path {work}/nginx-proxy;
+  fastcgi_temp_path {work}/nginx-fcgi;
+  uwsgi_temp_path {work}/nginx-uwsgi;
+  scgi_temp_path {work}/nginx-scgi;
+{http}
+}}
+"""
+
+
 def first_event_ms(port, path, samples=30):
     """Median ms from sending an SSE request to receiving the first event's bytes."""
     times = []
@@ -202,22 +226,7 @@ def main():
         if have_nginx:
             conf = os.path.join(work, "nginx.conf")
             with open(conf, "w") as f:
-                f.write(f"""
-worker_processes auto;
-daemon off;
-pid {work}/nginx.pid;
-error_log {work}/nginx-error.log;
-events {{ worker_connections 4096; }}
-http {{
-  include /etc/nginx/mime.types;
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  client_body_temp_path {work}/nginx-body;
-  proxy_temp_path {work}/nginx-proxy;
-  fastcgi_temp_path {work}/nginx-fcgi;
-  uwsgi_temp_path {work}/nginx-uwsgi;
-  scgi_temp_path {work}/nginx-scgi;
+                f.write(nginx_main(work, "nginx", f"""
   upstream backend {{ server {HOST}:{bp}; keepalive 64; }}
   server {{
     listen {HOST}:{npt};
@@ -232,8 +241,7 @@ http {{
       proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade";
     }}
   }}
-}}
-""")
+"""))
             nginx = subprocess.Popen([nginx_bin, "-c", conf, "-p", work], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             procs.append(nginx)
             if not wait_port(npt):
