@@ -251,6 +251,10 @@ fn create_react_app_setup_proxy_with_stand_ins() {
     let (code, out, err) = import(p.path(), &["src/setupProxy.js"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("\"on.proxyReq\" is a function"), "{out}");
+    assert!(
+        out.contains("// mounted with app.use('/api', …): http-proxy-middleware 2"),
+        "{out}"
+    );
     let routes = check(p.path(), &out, &["/api/a", "/auth/b", "/socket/c"]);
     assert!(
         routes.contains("/api/a → http://localhost:5000/api/a"),

@@ -56,6 +56,8 @@ function out(value) {
 }
 
 const kind = process.argv[2] || "config";
+// Other things worth saying about a rule: { rule, message }.
+const notes = [];
 const projectRequire = nodeModule.createRequire(file);
 
 // A package as the project has it installed.
@@ -112,7 +114,13 @@ function recordProxies() {
       for (const mw of args.flat()) {
         if (!mw || !mw.devproxy) continue;
         const { context, pathFilter, ...rest } = mw.devproxy;
-        made.push({ context: mount ?? context ?? pathFilter ?? "/", ...rest });
+        const rule = { context: mount ?? context ?? pathFilter ?? "/", ...rest };
+        made.push(rule);
+        if (mount !== null) {
+          const name = Array.isArray(mount) ? mount.join(", ") : mount;
+          const first = Array.isArray(mount) ? mount[0] : mount;
+          notes.push({ rule: name, message: `mounted with app.use('${first}', …): http-proxy-middleware 2 (Create React App 5's) keeps ${first} in the path, as here; version 3 strips it, so with version 3 add "pathRewrite": { "^${first}": "" }` });
+        }
       }
       return app;
     },
@@ -257,4 +265,4 @@ if (port) {
   await new Promise((r) => setTimeout(r, 10));
   port.close();
 }
-out({ config: value ?? null, functions, rewrites, files: [...files] });
+out({ config: value ?? null, functions, rewrites, notes, files: [...files] });

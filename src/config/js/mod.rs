@@ -210,6 +210,9 @@ fn notes(file: &Path, answer: &Value) -> Vec<Diagnostic> {
             ),
         ));
     }
+    for n in answer["notes"].as_array().into_iter().flatten() {
+        out.push(warn(&text(&n["rule"]), text(&n["message"])));
+    }
     for r in answer["rewrites"].as_array().into_iter().flatten() {
         let (rule, option) = (text(&r["rule"]), text(&r["option"]));
         out.push(warn(&rule, match r["pathRewrite"].as_object() {
