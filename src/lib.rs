@@ -58,6 +58,8 @@ pub struct Options {
     pub base: Option<String>,
     /// Live reload: watch DIR, add the script to HTML pages, reload them after a build.
     pub live_reload: bool,
+    /// Read and compress DIR's files in the background at start, ahead of the first page load.
+    pub warm: bool,
     /// The inspector at `/__devproxy/`: what passes, captured as it streams.
     pub inspector: bool,
     /// How many exchanges the inspector keeps (with 32 KiB of body previews each on average).
@@ -102,6 +104,7 @@ impl Default for Options {
             proxies: ProxySettings::default(),
             limits: Limits::default(),
             https: None,
+            warm: false,
         }
     }
 }
@@ -191,6 +194,10 @@ pub async fn start(options: Options) -> anyhow::Result<Server> {
     let https = certified
         .as_ref()
         .map(|c| (c.about.clone(), c.trust.clone()));
+    if options.warm {
+        let statics = app.statics.clone();
+        tokio::spawn(async move { statics.warm().await });
+    }
     let gate = Arc::new(Gate {
         hosts: HostCheck::new(&options.allowed_hosts),
         limits: options.limits,

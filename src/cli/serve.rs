@@ -64,6 +64,7 @@ fn options(args: ServeArgs) -> Result<(crate::Options, Option<String>), String> 
         proxies: crate::ProxySettings::from_env(),
         limits: crate::Limits::default(),
         https,
+        warm: true,
     };
     Ok((options, note))
 }

@@ -35,6 +35,46 @@ pub(crate) enum Served {
     Hidden,
 }
 
+/// How many bytes of DIR [`StaticFiles::warm`] reads ahead: half the cache, so the files a
+/// page asks for first are never pushed out by warming.
+const WARM_BYTES: u64 = 32 * 1024 * 1024;
+/// A DIR with more files than this is not a built app (a source tree, node_modules): it is not
+/// warmed, so devproxy stays idle on it.
+const WARM_FILES: usize = 2000;
+
+/// The files under `root` as request paths with their sizes: `index.html` first, then by
+/// path; dotfiles, directories starting with a dot and symlinks left out.
+fn files_under(root: &Path) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    let mut dirs = vec![(root.to_path_buf(), String::new())];
+    while let Some((dir, prefix)) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if name.starts_with('.') || kind.is_symlink() {
+                continue;
+            }
+            let path = format!("{prefix}/{name}");
+            if kind.is_dir() {
+                dirs.push((entry.path(), path));
+            } else if let Ok(meta) = entry.metadata() {
+                out.push((path, meta.len()));
+            }
+        }
+        // Enough to know it will not be warmed.
+        if out.len() > WARM_FILES {
+            return out;
+        }
+    }
+    out.sort_by(|a, b| (a.0 != "/index.html", &a.0).cmp(&(b.0 != "/index.html", &b.0)));
+    out
+}
+
 /// Serves files from one directory.
 ///
 /// - `Cache-Control: no-cache` and an `ETag` on every file, so a rebuilt bundle shows up on
@@ -78,6 +118,33 @@ impl StaticFiles {
             root_hint,
             live,
         })
+    }
+
+    /// Reads and compresses DIR's files ahead of the first page load, one at a time and up
+    /// to [`WARM_BYTES`], so the first load after start-up finds them ready. Files come in
+    /// the order a page needs them least late: `index.html` first, then by path.
+    pub(crate) async fn warm(&self) {
+        let root = self.root.clone();
+        let Ok(files) = tokio::task::spawn_blocking(move || files_under(&root)).await else {
+            return;
+        };
+        if files.len() > WARM_FILES {
+            return;
+        }
+        let mut bytes = 0u64;
+        for (path, len) in files {
+            if bytes + len > WARM_BYTES {
+                break;
+            }
+            bytes += len;
+            let Ok(req) = Request::get(path.as_str())
+                .header(http::header::ACCEPT_ENCODING, "br, gzip")
+                .body(())
+            else {
+                continue;
+            };
+            let _ = self.serve_path(&req, &path).await;
+        }
     }
 
     /// The path under the base (`/app/x` → `/x`), or `None` outside it.
@@ -271,5 +338,33 @@ impl StaticFiles {
             Ok(real) => real.starts_with(&self.root),
             Err(_) => true,
         }
+    }
+}
+
+#[cfg(test)]
+mod warm_tests {
+    use super::*;
+
+    #[test]
+    fn warming_lists_the_pages_files_index_first_without_dotfiles() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("assets/deep")).unwrap();
+        std::fs::create_dir_all(root.join(".git")).unwrap();
+        for f in [
+            "index.html",
+            "a.js",
+            "assets/b.css",
+            "assets/deep/c.js",
+            ".env",
+            ".git/config",
+        ] {
+            std::fs::write(root.join(f), "x").unwrap();
+        }
+        let paths: Vec<String> = files_under(root).into_iter().map(|(p, _)| p).collect();
+        assert_eq!(
+            paths,
+            ["/index.html", "/a.js", "/assets/b.css", "/assets/deep/c.js"]
+        );
     }
 }
