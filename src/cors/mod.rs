@@ -4,8 +4,14 @@
 //! inspector (which judges the exchanges it sees).
 
 pub(crate) mod fixes;
+mod safelist;
+mod seen;
 
 use http::{HeaderMap, HeaderName, Method, StatusCode};
+
+pub(crate) use safelist::{display, forbidden_header};
+use safelist::{safelisted_header, safelisted_method};
+pub(crate) use seen::seen;
 
 /// What a page asks for: the request as `fetch` would make it.
 #[derive(Debug, Clone)]
@@ -322,155 +328,6 @@ fn list(headers: &HeaderMap, name: &HeaderName) -> Option<Vec<String>> {
     Some(items)
 }
 
-fn safelisted_method(m: &Method) -> bool {
-    matches!(*m, Method::GET | Method::HEAD | Method::POST)
-}
-
-/// The Fetch standard's CORS-safelisted request-headers (by name and value).
-fn safelisted_header(name: &HeaderName, value: &str) -> bool {
-    use http::header::{ACCEPT, ACCEPT_LANGUAGE, CONTENT_LANGUAGE, CONTENT_TYPE, RANGE};
-    let unsafe_byte =
-        |b: u8| (b < 0x20 && b != b'\t') || b"\"():<>?@[\\]{}".contains(&b) || b == 0x7f;
-    if value.len() > 128 {
-        return false;
-    }
-    match *name {
-        ACCEPT => !value.bytes().any(unsafe_byte),
-        ACCEPT_LANGUAGE | CONTENT_LANGUAGE => value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b" *,-.;=".contains(&b)),
-        CONTENT_TYPE => {
-            let essence = value.split(';').next().unwrap_or("").trim();
-            !value.bytes().any(unsafe_byte)
-                && [
-                    "application/x-www-form-urlencoded",
-                    "multipart/form-data",
-                    "text/plain",
-                ]
-                .iter()
-                .any(|e| e.eq_ignore_ascii_case(essence))
-        }
-        RANGE => simple_range(value),
-        _ => false,
-    }
-}
-
-/// `bytes=N-` or `bytes=N-M`: the only Range a page may send without a preflight.
-fn simple_range(value: &str) -> bool {
-    let Some(spec) = value.strip_prefix("bytes=") else {
-        return false;
-    };
-    let Some((first, last)) = spec.split_once('-') else {
-        return false;
-    };
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    digits(first) && (last.is_empty() || digits(last))
-}
-
-/// Headers a page cannot set: the browser drops them from `fetch`.
-pub(crate) fn forbidden_header(name: &HeaderName) -> bool {
-    let n = name.as_str();
-    n.starts_with("proxy-")
-        || n.starts_with("sec-")
-        || [
-            "accept-charset",
-            "accept-encoding",
-            "access-control-request-headers",
-            "access-control-request-method",
-            "connection",
-            "content-length",
-            "cookie",
-            "cookie2",
-            "date",
-            "dnt",
-            "expect",
-            "host",
-            "keep-alive",
-            "origin",
-            "referer",
-            "te",
-            "trailer",
-            "transfer-encoding",
-            "upgrade",
-            "via",
-        ]
-        .contains(&n)
-}
-
-/// A header name as people write it (`x-api-key` → `X-Api-Key`).
-pub(crate) fn display(name: &HeaderName) -> String {
-    name.as_str()
-        .split('-')
-        .map(|part| {
-            let mut c = part.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
-        })
-        .collect::<Vec<_>>()
-        .join("-")
-}
-
-/// The verdict on one exchange the inspector saw, when it was a cross-origin CORS request:
-/// `Some(Ok(..))` allowed (with a note when credentials would change that), `Some(Err(..))`
-/// blocked with Chrome's words, `None` when CORS does not apply.
-pub(crate) fn seen(
-    request_method: &Method,
-    request: &HeaderMap,
-    status: StatusCode,
-    response: &HeaderMap,
-) -> Option<Result<String, String>> {
-    let origin = request.get(http::header::ORIGIN)?.to_str().ok()?;
-    let host = request
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok());
-    let mode = request.get("sec-fetch-mode").and_then(|h| h.to_str().ok());
-    let site = request.get("sec-fetch-site").and_then(|h| h.to_str().ok());
-    let same = crate::url::split(origin).is_some_and(|(_, a, _)| Some(a) == host);
-    if same || site == Some("same-origin") || mode.is_some_and(|m| m != "cors") {
-        return None;
-    }
-    let preflight = request_method == Method::OPTIONS
-        && request.contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD);
-    let mut ask = Ask {
-        url: String::new(),
-        origin: origin.to_string(),
-        method: request_method.clone(),
-        headers: Vec::new(),
-        credentials: request.contains_key(http::header::COOKIE),
-    };
-    if preflight {
-        let asked = request.get(http::header::ACCESS_CONTROL_REQUEST_METHOD)?;
-        ask.method = Method::from_bytes(asked.as_bytes()).ok()?;
-        let names = request
-            .get(http::header::ACCESS_CONTROL_REQUEST_HEADERS)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        ask.headers = names
-            .split(',')
-            .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-            .map(|n| (n, String::new()))
-            .collect();
-    }
-    let judge = |ask: &Ask| match preflight {
-        true => ask.judge_preflight(status, response).blocked,
-        false => ask.judge_response(response).blocked,
-    };
-    let kind = if preflight { "preflight" } else { "CORS" };
-    if let Some(blocked) = judge(&ask) {
-        return Some(Err(format!("{kind} blocked: {}", blocked.reason)));
-    }
-    if !ask.credentials {
-        ask.credentials = true;
-        if judge(&ask).is_some() {
-            return Some(Ok(format!(
-                "{kind} allowed for {origin} (blocked if sent with credentials)"
-            )));
-        }
-    }
-    Some(Ok(format!("{kind} allowed for {origin}")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -516,7 +373,6 @@ mod tests {
         let put = ask("PUT", &[("x-token", "1"), ("accept", "*/*")], false);
         assert_eq!(put.preflight_reasons().len(), 2);
         assert_eq!(put.unsafe_header_names(), vec!["x-token"]);
-        assert!(!simple_range("bytes=0-1,5-6"));
     }
 
     #[test]
@@ -612,36 +468,5 @@ mod tests {
             .blocked
             .unwrap();
         assert!(e.reason.contains("Redirect is not allowed"));
-    }
-
-    #[test]
-    fn the_inspector_judges_only_cross_origin_cors_requests() {
-        let same = map(&[
-            ("origin", "http://127.0.0.1:4280"),
-            ("host", "127.0.0.1:4280"),
-        ]);
-        assert!(seen(&Method::POST, &same, StatusCode::OK, &map(&[])).is_none());
-        let nav = map(&[
-            ("origin", "http://a.test"),
-            ("host", "127.0.0.1:4280"),
-            ("sec-fetch-mode", "navigate"),
-        ]);
-        assert!(seen(&Method::POST, &nav, StatusCode::OK, &map(&[])).is_none());
-        let cross = map(&[
-            ("origin", "http://localhost:5173"),
-            ("host", "127.0.0.1:4280"),
-        ]);
-        let blocked = seen(&Method::GET, &cross, StatusCode::OK, &map(&[])).unwrap();
-        assert!(blocked
-            .unwrap_err()
-            .contains("No 'Access-Control-Allow-Origin'"));
-        let star = map(&[("access-control-allow-origin", "*")]);
-        let allowed = seen(&Method::GET, &cross, StatusCode::OK, &star)
-            .unwrap()
-            .unwrap();
-        assert!(
-            allowed.contains("blocked if sent with credentials"),
-            "{allowed}"
-        );
     }
 }
