@@ -314,6 +314,10 @@ async fn an_https_backend_with_a_self_signed_certificate() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("TLS handshake with localhost"), "{out}");
     assert!(out.contains("-k accepts it here"), "{out}");
+    // The same host and port over http is another origin.
+    let (code, out) = doctor(&[&url, "--origin", &format!("http://localhost:{port}"), "-k"]).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(!out.contains("Same origin"), "{out}");
     let (code, out) = doctor(&[&url, "--origin", ORIGIN, "-k"]).await;
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("Request: GET https://localhost"), "{out}");

@@ -141,10 +141,11 @@ async fn doctor(ask: &Ask, notes: &[String], secure: bool) -> bool {
     for note in notes {
         println!("  note: {note}");
     }
-    if let Some((_, authority, _)) = crate::url::split(&ask.url) {
-        if crate::url::split(&ask.origin)
-            .is_some_and(|(s, a, _)| a.eq_ignore_ascii_case(authority) && ask.url.starts_with(s))
-        {
+    if let Some((scheme, authority, _)) = crate::url::split(&ask.url) {
+        // Same scheme and host:port; http://x and https://x are two origins.
+        if crate::url::split(&ask.origin).is_some_and(|(s, a, _)| {
+            s.eq_ignore_ascii_case(scheme) && a.eq_ignore_ascii_case(authority)
+        }) {
             println!("\nSame origin: CORS does not apply, the browser allows it.");
             return true;
         }
