@@ -65,6 +65,12 @@ async fn named_origins_get_cors_and_others_do_not() {
     );
 }
 
+/// A GET of `url` from a page on `origin`: the Access-Control-Allow-Origin values it got.
+async fn allowed_for(origin: &str, url: &str) -> Vec<String> {
+    let r = send(from(origin, "GET", url).body(body::empty()).unwrap()).await;
+    seen_header(&r, "access-control-allow-origin")
+}
+
 fn seen_header(r: &Reply, name: &str) -> Vec<String> {
     r.headers
         .get_all(name)
@@ -147,31 +153,15 @@ async fn cors_true_allows_loopback_origins_only() {
         "capacitor://localhost",
         "http://[::1]:8100",
     ] {
-        let r = send(
-            from(origin, "GET", &p.url("/api/x"))
-                .body(body::empty())
-                .unwrap(),
-        )
-        .await;
-        assert_eq!(
-            seen_header(&r, "access-control-allow-origin"),
-            vec![origin],
-            "{origin}"
-        );
+        assert_eq!(allowed_for(origin, &p.url("/api/x")).await, vec![origin]);
     }
     for origin in [
         "https://evil.example",
         "http://localhost.evil.example",
         "null",
     ] {
-        let r = send(
-            from(origin, "GET", &p.url("/api/x"))
-                .body(body::empty())
-                .unwrap(),
-        )
-        .await;
         assert!(
-            seen_header(&r, "access-control-allow-origin").is_empty(),
+            allowed_for(origin, &p.url("/api/x")).await.is_empty(),
             "{origin}"
         );
     }
@@ -203,28 +193,17 @@ async fn the_command_line_names_origins_for_every_rule_without_its_own() {
         o.cors = vec!["http://localhost:5173".into()]
     })
     .await;
-    let origin_of = |r: &Reply| seen_header(r, "access-control-allow-origin");
-    let r = send(
-        from("http://localhost:5173", "GET", &p.url("/api/x"))
-            .body(body::empty())
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(origin_of(&r), vec!["http://localhost:5173"]);
-    let r = send(
-        from("http://localhost:5173", "GET", &p.url("/own/x"))
-            .body(body::empty())
-            .unwrap(),
-    )
-    .await;
-    assert!(origin_of(&r).is_empty(), "a rule's own cors wins");
-    let r = send(
-        from("http://localhost:6006", "GET", &p.url("/own/x"))
-            .body(body::empty())
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(origin_of(&r), vec!["http://localhost:6006"]);
+    let ui = "http://localhost:5173";
+    assert_eq!(allowed_for(ui, &p.url("/api/x")).await, vec![ui]);
+    assert!(
+        allowed_for(ui, &p.url("/own/x")).await.is_empty(),
+        "a rule's own cors wins"
+    );
+    let storybook = "http://localhost:6006";
+    assert_eq!(
+        allowed_for(storybook, &p.url("/own/x")).await,
+        vec![storybook]
+    );
     // Reloads keep it.
     std::fs::write(
         &p.config,
@@ -232,13 +211,7 @@ async fn the_command_line_names_origins_for_every_rule_without_its_own() {
     )
     .unwrap();
     p.server.reload();
-    let r = send(
-        from("http://localhost:5173", "GET", &p.url("/more/x"))
-            .body(body::empty())
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(origin_of(&r), vec!["http://localhost:5173"]);
+    assert_eq!(allowed_for(ui, &p.url("/more/x")).await, vec![ui]);
 }
 
 #[tokio::test]

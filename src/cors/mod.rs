@@ -345,7 +345,8 @@ mod tests {
         }
     }
 
-    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
+    /// A header map from pairs (shared with `seen`'s tests).
+    pub(super) fn map(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut m = HeaderMap::new();
         for (n, v) in pairs {
             m.append(

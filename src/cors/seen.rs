@@ -67,17 +67,7 @@ pub(crate) fn seen(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut m = HeaderMap::new();
-        for (n, v) in pairs {
-            m.append(
-                HeaderName::from_bytes(n.as_bytes()).unwrap(),
-                v.parse().unwrap(),
-            );
-        }
-        m
-    }
+    use crate::cors::tests::map;
 
     #[test]
     fn the_inspector_judges_only_cross_origin_cors_requests() {
