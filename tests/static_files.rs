@@ -417,3 +417,34 @@ async fn cached_files_follow_the_disk() {
     std::fs::remove_file(&file).unwrap();
     assert_eq!(get(&p.url("/assets/vendor.js")).await.status, 404);
 }
+
+/// `warm`: DIR is read at start, before any request. Seen through the cache: a file rewritten
+/// afterwards in place, to the same length and with its old mtime restored, looks unchanged to
+/// the one `stat` a request makes, so a warmed server still answers with what it read at start,
+/// and one that was not warmed reads the new bytes.
+#[tokio::test]
+async fn warming_reads_the_folder_before_the_first_request() {
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for warm in [true, false] {
+        let p = proxy_with(None, |o| {
+            o.warm = warm;
+            let file = o.dir.join("assets/vendor.js");
+            std::fs::write(&file, "const before = 1;\n").unwrap();
+            let f = std::fs::File::options().write(true).open(&file).unwrap();
+            f.set_modified(old).unwrap();
+        })
+        .await;
+        tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+        let file = p.site.join("assets/vendor.js");
+        std::fs::write(&file, "const after_ = 2;\n").unwrap();
+        let f = std::fs::File::options().write(true).open(&file).unwrap();
+        f.set_modified(old).unwrap();
+        let body = get(&p.url("/assets/vendor.js")).await.text();
+        let expected = if warm {
+            "const before = 1;\n"
+        } else {
+            "const after_ = 2;\n"
+        };
+        assert_eq!(body, expected, "warm: {warm}");
+    }
+}
