@@ -519,6 +519,7 @@ def many_connections(work, results, procs):
     bp = common.free_port()
     start([os.path.join(ROOT, "target/release/examples/backend"), str(bp)], bp, procs)
     site = os.path.join(work, "api")
+    os.makedirs(site, exist_ok=True)
     config = os.path.join(work, "many.conf.json")
     with open(config, "w") as f:
         json.dump({"/socket": {"target": f"ws://{HOST}:{bp}", "ws": True}}, f)

@@ -9,15 +9,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use http::{Method, Request, Response};
-use hyper::body::Incoming;
 
 use crate::body::Body;
 use crate::inspector::{Capture, Inspector};
 use crate::live::LiveReload;
 use crate::proxy::{Outcome, Proxy};
 use crate::rules::{LiveRules, Rule};
-use crate::server::Peer;
 use crate::server::{sender, Sender};
+use crate::server::{Peer, RequestBody};
 use crate::static_files::{self, Served, StaticFiles};
 
 /// Everything routing needs, shared by all connections.
@@ -71,7 +70,7 @@ impl Local {
 impl App {
     pub(crate) async fn handle(
         self: Arc<Self>,
-        req: Request<Incoming>,
+        req: Request<RequestBody>,
         peer: Peer,
     ) -> Response<Body> {
         let start = Instant::now();
@@ -90,7 +89,7 @@ impl App {
     /// [`App::route`], keeping what the inspector shows of a proxied exchange.
     async fn route_captured(
         &self,
-        req: Request<Incoming>,
+        req: Request<RequestBody>,
         peer: Peer,
         start: Instant,
         capture: &Capture,
@@ -112,7 +111,7 @@ impl App {
     /// Routes one request: a rule, a file, the fallback rule, the SPA fallback, or 404.
     async fn route(
         &self,
-        req: Request<Incoming>,
+        req: Request<RequestBody>,
         peer: Peer,
         start: Instant,
         capture: Option<&Capture>,
@@ -191,7 +190,7 @@ impl App {
     async fn proxy_and_log(
         &self,
         rule: &Rule,
-        req: Request<Incoming>,
+        req: Request<RequestBody>,
         peer: Peer,
         start: Instant,
         capture: Option<&Capture>,

@@ -15,7 +15,7 @@ use super::{cookies, headers, location, Outcome};
 use crate::body::{self, Body};
 use crate::inspector::Capture;
 use crate::rules::{Rule, Target};
-use crate::server::Peer;
+use crate::server::{Peer, RequestBody};
 
 /// What a request's 502/504 answer and its log line name.
 pub(crate) struct Attempt<'a> {
@@ -68,7 +68,7 @@ impl<'a> Attempt<'a> {
     /// Builds the backend request: URL, headers, streaming body.
     pub(crate) fn request(
         &self,
-        req: Request<Incoming>,
+        req: Request<RequestBody>,
         peer: Peer,
         upgrade: bool,
     ) -> Result<Request<Body>, Box<Outcome>> {

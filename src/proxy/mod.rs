@@ -25,7 +25,7 @@ use upstream::Upstream;
 use crate::body::{self, Body};
 use crate::inspector::Capture;
 use crate::rules::Rule;
-use crate::server::Peer;
+use crate::server::{Peer, RequestBody};
 
 /// The result of forwarding, for the request log.
 pub(crate) struct Outcome {
@@ -62,7 +62,7 @@ impl Proxy {
     pub(crate) async fn handle(
         &self,
         rule: &Rule,
-        req: Request<Incoming>,
+        req: Request<RequestBody>,
         peer: Peer,
         capture: Option<&Capture>,
     ) -> Outcome {
@@ -91,7 +91,7 @@ impl Proxy {
     async fn pass(
         &self,
         rule: &Rule,
-        req: Request<Incoming>,
+        req: Request<RequestBody>,
         peer: Peer,
         capture: Option<&Capture>,
     ) -> Outcome {
@@ -107,13 +107,13 @@ impl Proxy {
         &self,
         cors: &tower_http::cors::CorsLayer,
         rule: &Rule,
-        req: Request<Incoming>,
+        req: Request<RequestBody>,
         peer: Peer,
         capture: Option<&Capture>,
     ) -> Outcome {
         use tower::{Layer as _, ServiceExt as _};
         let passed: std::sync::Mutex<Option<(String, Option<String>)>> = Default::default();
-        let inner = tower::service_fn(|req: Request<Incoming>| {
+        let inner = tower::service_fn(|req: Request<RequestBody>| {
             let passed = &passed;
             async move {
                 let mut outcome = self.pass(rule, req, peer, capture).await;
@@ -152,7 +152,7 @@ impl Proxy {
     async fn forward(
         &self,
         rule: &Rule,
-        req: Request<Incoming>,
+        req: Request<RequestBody>,
         peer: Peer,
         capture: Option<&Capture>,
     ) -> Outcome {

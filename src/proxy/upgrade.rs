@@ -12,17 +12,17 @@ use super::{headers, tunnel, Attempt, Outcome, Proxy};
 use crate::body;
 use crate::inspector::Capture;
 use crate::rules::Rule;
-use crate::server::Peer;
+use crate::server::{Peer, RequestBody};
 
 /// Handles `req` if it asks to switch protocols: tunnelled when the rule has `ws`, else
 /// refused with a 400 that says why. `Err(req)` gives back a request that is no upgrade.
 pub(super) async fn dispatch_upgrade(
     proxy: &Proxy,
     rule: &Rule,
-    mut req: Request<Incoming>,
+    mut req: Request<RequestBody>,
     peer: Peer,
     capture: Option<&Capture>,
-) -> Result<Outcome, Request<Incoming>> {
+) -> Result<Outcome, Request<RequestBody>> {
     if headers::is_upgrade(req.headers()) && protocol(&req).eq_ignore_ascii_case("h2c") {
         // h2c is an upgrade to HTTP/2 over cleartext, which no browser sends: the request
         // is forwarded as the plain HTTP/1.1 request it also is.
@@ -105,7 +105,7 @@ fn bad_websocket_handshake<B>(req: &Request<B>) -> Option<&'static str> {
 async fn tunnel(
     proxy: &Proxy,
     rule: &Rule,
-    mut req: Request<Incoming>,
+    mut req: Request<RequestBody>,
     peer: Peer,
     capture: Option<&Capture>,
 ) -> Outcome {

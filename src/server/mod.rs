@@ -7,26 +7,33 @@
 mod bind;
 mod guards;
 mod host;
+mod idle;
 mod origin;
 mod tls;
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
+
+use bytes::Bytes;
 
 use http::{Request, Response};
 use hyper::body::Incoming;
+use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
 
 pub(crate) use bind::bind;
 pub(crate) use host::HostCheck;
+pub(crate) use idle::RequestBody;
+use idle::{Activity, ResponseBody, SessionIo};
 pub(crate) use origin::{sender, Sender};
 pub(crate) use tls::Tls;
 
@@ -80,6 +87,24 @@ pub(crate) struct Gate {
     pub tls: Option<Tls>,
 }
 
+/// How connections are served: plain HTTP/1.1 in sessions ([`idle`]), everything else
+/// (TLS, prior-knowledge HTTP/2) by hyper-util's version-detecting builder.
+struct Builders {
+    auto: auto::Builder<TokioExecutor>,
+    h1: http1::Builder,
+}
+
+/// One accepted connection, before its protocol is known.
+struct Conn<H> {
+    gate: Arc<Gate>,
+    handler: H,
+    peer: Peer,
+    builders: Arc<Builders>,
+    stop: watch::Receiver<bool>,
+    /// Dropped when the connection ends: the drain waits for every one.
+    _alive: mpsc::Sender<()>,
+}
+
 /// Serves connections from `listener` with `handler` until `stop` turns true, then drains
 /// for [`DRAIN`]. Requests the [`Gate`] refuses never reach the handler.
 pub(crate) async fn accept_loop<H, F>(
@@ -88,12 +113,15 @@ pub(crate) async fn accept_loop<H, F>(
     handler: H,
     mut stop: watch::Receiver<bool>,
 ) where
-    H: Fn(Request<Incoming>, Peer) -> F + Clone + Send + Sync + 'static,
+    H: Fn(Request<RequestBody>, Peer) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<Body>> + Send + 'static,
 {
-    let builder = Arc::new(connection_builder(gate.limits));
+    let builders = Arc::new(Builders {
+        auto: connection_builder(gate.limits),
+        h1: http1_builder(gate.limits),
+    });
     let local_port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-    let graceful = GracefulShutdown::new();
+    let (alive, mut all_closed) = mpsc::channel::<()>(1);
     loop {
         let (stream, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -114,62 +142,187 @@ pub(crate) async fn accept_loop<H, F>(
             body_idle: gate.limits.body_idle,
             tls: gate.tls.is_some(),
         };
-        let (gate, handler, builder) = (gate.clone(), handler.clone(), builder.clone());
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let Some(tls) = &gate.tls else {
-                return serve(&builder, watcher, stream, &gate, handler, peer).await;
-            };
-            match tls.accept(stream, gate.limits.header_timeout).await {
-                Some(tls::Accepted::Tls(stream)) => {
-                    serve(&builder, watcher, *stream, &gate, handler, peer).await;
-                }
-                Some(tls::Accepted::Plain(stream)) => {
-                    let to_https =
-                        |req: Request<Incoming>, _: Peer| std::future::ready(tls::to_https(&req));
-                    let peer = Peer { tls: false, ..peer };
-                    serve(&builder, watcher, stream, &gate, to_https, peer).await;
-                }
-                None => {}
-            }
-        });
+        let conn = Conn {
+            gate: gate.clone(),
+            handler: handler.clone(),
+            peer,
+            builders: builders.clone(),
+            stop: stop.clone(),
+            _alive: alive.clone(),
+        };
+        tokio::spawn(conn.serve(stream));
     }
     drop(listener);
+    drop(alive);
     tokio::select! {
-        _ = graceful.shutdown() => {}
+        _ = all_closed.recv() => {}
         _ = tokio::time::sleep(DRAIN) => {
             tracing::info!("closing connections still open after {} s", DRAIN.as_secs());
         }
     }
 }
 
-/// Serves one connection with `handler` behind the gate, until it closes or the server stops.
-async fn serve<I, H, F>(
-    builder: &auto::Builder<TokioExecutor>,
-    watcher: hyper_util::server::graceful::Watcher,
-    io: I,
-    gate: &Arc<Gate>,
-    handler: H,
-    peer: Peer,
-) where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-    H: Fn(Request<Incoming>, Peer) -> F + Clone + Send + Sync + 'static,
+impl<H, F> Conn<H>
+where
+    H: Fn(Request<RequestBody>, Peer) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<Body>> + Send + 'static,
 {
-    let gate = gate.clone();
-    let service = service_fn(move |req: Request<Incoming>| {
-        let (gate, handler) = (gate.clone(), handler.clone());
-        async move {
-            Ok::<_, Infallible>(match gate.refusal(&req) {
-                Some(res) => res,
-                None => handler(req, peer).await,
-            })
+    /// Serves one connection. The task lives as long as the connection, most of that time
+    /// idle, so whatever is large (TLS, hyper's connections) is boxed and dropped when done:
+    /// a parked connection's task stays a few hundred bytes.
+    async fn serve(self, stream: TcpStream) {
+        let Some(tls) = &self.gate.tls else {
+            return self.serve_plain(stream).await;
+        };
+        let accepted = Box::pin(tls.accept(stream, self.gate.limits.header_timeout)).await;
+        match accepted {
+            Some(tls::Accepted::Tls(stream)) => Box::pin(self.serve_auto(*stream)).await,
+            Some(tls::Accepted::Plain(stream)) => {
+                let to_https =
+                    |req: Request<RequestBody>, _: Peer| std::future::ready(tls::to_https(&req));
+                let conn = Conn {
+                    handler: to_https,
+                    peer: Peer {
+                        tls: false,
+                        ..self.peer
+                    },
+                    gate: self.gate,
+                    builders: self.builders,
+                    stop: self.stop,
+                    _alive: self._alive,
+                };
+                Box::pin(conn.serve_auto(stream)).await;
+            }
+            None => {}
         }
-    });
-    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
-    if let Err(e) = watcher.watch(conn.into_owned()).await {
-        tracing::debug!("connection from {}: {e}", peer.remote);
     }
+
+    /// Plain HTTP: HTTP/1.1 in sessions that end whenever the connection goes idle, with
+    /// only the socket kept between them. Prior-knowledge HTTP/2 starts with `PRI`.
+    async fn serve_plain(mut self, stream: TcpStream) {
+        let limit = self.gate.limits.header_timeout;
+        let mut first = [0u8; 3];
+        let n = match tokio::time::timeout(limit, stream.peek(&mut first)).await {
+            Ok(Ok(n)) if n > 0 => n,
+            _ => return,
+        };
+        if b"PRI".starts_with(&first[..n]) {
+            return Box::pin(self.serve_auto(stream)).await;
+        }
+        let (mut stream, mut left_over) = (stream, Bytes::new());
+        loop {
+            let session = Box::pin(self.session(stream, left_over)).await;
+            let Some(parked) = session else { return };
+            (stream, left_over) = parked;
+            if left_over.is_empty() {
+                // Idle: nothing but the socket, until the browser sends again.
+                tokio::select! {
+                    readable = tokio::time::timeout(limit, stream.readable()) => {
+                        if !matches!(readable, Ok(Ok(()))) {
+                            return;
+                        }
+                    }
+                    _ = stopped(&mut self.stop) => return,
+                }
+            }
+        }
+    }
+
+    /// Serves HTTP/1.1 until the connection closes (`None`) or goes idle: then the socket
+    /// and the bytes read from it but not yet parsed.
+    async fn session(&mut self, stream: TcpStream, left_over: Bytes) -> Option<(TcpStream, Bytes)> {
+        let fresh = left_over.is_empty();
+        let activity = Arc::new(Activity::default());
+        let io = SessionIo::new(stream, left_over, activity.clone());
+        let service = self.service(Some(activity.clone()));
+        let mut conn = self
+            .builders
+            .h1
+            .serve_connection(TokioIo::new(io), service)
+            .with_upgrades();
+        let mut stopping = false;
+        let mut stop = std::pin::pin!(stopped(&mut self.stop));
+        let ended = std::future::poll_fn(|cx| {
+            if !stopping && stop.as_mut().poll(cx).is_ready() {
+                Pin::new(&mut conn).graceful_shutdown();
+                stopping = true;
+            }
+            match Pin::new(&mut conn).poll(cx) {
+                Poll::Ready(result) => Poll::Ready(Some(result)),
+                Poll::Pending if !stopping && activity.idle(fresh) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await;
+        match ended {
+            Some(result) => {
+                if let Err(e) = result {
+                    tracing::debug!("connection from {}: {e}", self.peer.remote);
+                }
+                None
+            }
+            None => {
+                let parts = conn.into_parts()?;
+                Some(parts.io.into_inner().into_parts(parts.read_buf))
+            }
+        }
+    }
+
+    /// Serves one connection with hyper-util's builder (HTTP/1.1 or HTTP/2, as the browser
+    /// speaks), until it closes or the server stops.
+    async fn serve_auto<I>(mut self, io: I)
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let service = self.service(None);
+        let conn = self
+            .builders
+            .auto
+            .serve_connection_with_upgrades(TokioIo::new(io), service);
+        let mut conn = std::pin::pin!(conn);
+        let result = tokio::select! {
+            result = conn.as_mut() => result,
+            _ = stopped(&mut self.stop) => {
+                conn.as_mut().graceful_shutdown();
+                conn.await
+            }
+        };
+        if let Err(e) = result {
+            tracing::debug!("connection from {}: {e}", self.peer.remote);
+        }
+    }
+
+    /// The handler behind the gate, with each request's bodies counted in `activity`.
+    fn service(
+        &self,
+        activity: Option<Arc<Activity>>,
+    ) -> impl hyper::service::Service<
+        Request<Incoming>,
+        Response = Response<ResponseBody>,
+        Error = Infallible,
+        Future = impl Future<Output = Result<Response<ResponseBody>, Infallible>> + Send,
+    > + Clone {
+        let (gate, handler, peer) = (self.gate.clone(), self.handler.clone(), self.peer);
+        service_fn(move |req: Request<Incoming>| {
+            let (gate, handler) = (gate.clone(), handler.clone());
+            let (req, busy) = match &activity {
+                Some(activity) => (activity.begin(req), Some(activity.busy())),
+                None => (req.map(RequestBody::untracked), None),
+            };
+            async move {
+                let res = match gate.refusal(&req) {
+                    Some(res) => res,
+                    None => handler(req, peer).await,
+                };
+                Ok::<_, Infallible>(res.map(|body| ResponseBody::new(body, busy)))
+            }
+        })
+    }
+}
+
+/// Resolves once the server is stopping (or its stop signal is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopping| *stopping).await;
 }
 
 /// HTTP/1.1 with a header read timeout, and HTTP/2 with the same header size limit.
@@ -184,6 +337,16 @@ fn connection_builder(limits: Limits) -> auto::Builder<TokioExecutor> {
         .http2()
         .timer(TokioTimer::new())
         .max_header_list_size(MAX_HEADER_BYTES as u32);
+    builder
+}
+
+/// The same HTTP/1.1 settings as [`connection_builder`]'s.
+fn http1_builder(limits: Limits) -> http1::Builder {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(READ_BUFFER);
     builder
 }
 
