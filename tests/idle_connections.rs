@@ -205,3 +205,27 @@ async fn a_websocket_opens_on_a_connection_that_served_requests_before() {
         assert_eq!(got.into_text().unwrap().as_str(), expected);
     }
 }
+
+#[tokio::test]
+async fn a_busy_connection_that_pauses_is_answered_after_the_pause() {
+    let b = echo_backend().await;
+    let p = proxy(&format!(r#"{{ "/api": "{}" }}"#, b.url())).await;
+    let mut s = TcpStream::connect(("127.0.0.1", p.port())).await.unwrap();
+    let host = format!("Host: 127.0.0.1:{}\r\n", p.port());
+    // Requests back to back: the connection counts as busy and lingers between them.
+    for i in 0..20 {
+        s.write_all(format!("GET /api/burst/{i} HTTP/1.1\r\n{host}\r\n").as_bytes())
+            .await
+            .unwrap();
+        let (_, body) = response(&mut s).await;
+        assert!(body.starts_with(&format!("GET /api/burst/{i}\n")), "{body}");
+    }
+    // Longer than the linger: the session ends while the browser is silent.
+    tokio::time::sleep(PAUSE * 2).await;
+    let late = format!("POST /api/late HTTP/1.1\r\n{host}Content-Length: 4\r\n\r\n");
+    send_in_pieces(&mut s, &[late.as_bytes(), b"ab", b"cd"]).await;
+    let (_, body) = response(&mut s).await;
+    assert!(body.starts_with("POST /api/late\n"), "{body}");
+    assert!(body.ends_with("\nabcd"), "{body}");
+    assert_eq!(b.hits(), 21);
+}

@@ -43,6 +43,8 @@ pub(crate) struct Activity {
     write_blocked: AtomicBool,
     /// The session has read bytes from the socket.
     read_any: AtomicBool,
+    /// Requests received in this session.
+    requests: AtomicUsize,
 }
 
 impl Activity {
@@ -59,6 +61,7 @@ impl Activity {
 
     /// Called for each request the session receives; wraps its body.
     pub(crate) fn begin(self: &Arc<Self>, req: Request<Incoming>) -> Request<RequestBody> {
+        self.requests.fetch_add(1, Relaxed);
         let upgrade = req.headers().contains_key(http::header::UPGRADE)
             || req.method() == http::Method::CONNECT;
         if upgrade {
@@ -71,6 +74,11 @@ impl Activity {
             };
             RequestBody { inner, busy }
         })
+    }
+
+    /// How many requests the session has received.
+    pub(crate) fn requests(&self) -> usize {
+        self.requests.load(Relaxed)
     }
 
     /// A guard counting as in use until dropped.

@@ -64,6 +64,11 @@ const MAX_URI_BYTES: usize = 16 * 1024;
 /// hyper's read buffer: large enough that the two limits above are checked (and answered
 /// with the right status) by devproxy rather than cut short by the parser.
 const READ_BUFFER: usize = 128 * 1024;
+/// A connection whose next request came within this of its last answer is busy: its
+/// sessions linger instead of ending at every pause (see [`idle`]).
+const BUSY: Duration = Duration::from_millis(10);
+/// How long a busy connection stays in its session without a request before it parks.
+const LINGER: Duration = Duration::from_millis(100);
 /// How long in-flight requests may run after Ctrl-C.
 pub(crate) const DRAIN: Duration = Duration::from_secs(5);
 
@@ -100,7 +105,7 @@ struct Conn<H> {
     handler: H,
     peer: Peer,
     builders: Arc<Builders>,
-    stop: watch::Receiver<bool>,
+    stop: Stop,
     /// Dropped when the connection ends: the drain waits for every one.
     _alive: mpsc::Sender<()>,
 }
@@ -147,7 +152,7 @@ pub(crate) async fn accept_loop<H, F>(
             handler: handler.clone(),
             peer,
             builders: builders.clone(),
-            stop: stop.clone(),
+            stop: Stop::new(stop.clone()),
             _alive: alive.clone(),
         };
         tokio::spawn(conn.serve(stream));
@@ -209,28 +214,52 @@ where
         if b"PRI".starts_with(&first[..n]) {
             return Box::pin(self.serve_auto(stream)).await;
         }
-        let (mut stream, mut left_over) = (stream, Bytes::new());
+        // One timer for the connection's life: the idle limit while parked, the linger while a
+        // busy connection waits between requests. It is moved, not set anew, at each pause:
+        // moving a deadline later is one atomic store.
+        let mut timer = std::pin::pin!(tokio::time::sleep(limit));
+        let (mut stream, mut left_over, mut busy) = (stream, Bytes::new(), false);
         loop {
-            let session = Box::pin(self.session(stream, left_over)).await;
+            let linger = busy.then_some(timer.as_mut());
+            let session = Box::pin(self.session(stream, left_over, linger)).await;
             let Some(parked) = session else { return };
             (stream, left_over) = parked;
-            if left_over.is_empty() {
-                // Idle: nothing but the socket, until the browser sends again.
+            if !left_over.is_empty() {
+                continue;
+            }
+            // Idle: nothing but the socket, until the browser sends again or `limit` passes.
+            let parked_at = tokio::time::Instant::now();
+            let due = parked_at + limit;
+            loop {
                 tokio::select! {
-                    readable = tokio::time::timeout(limit, stream.readable()) => {
-                        if !matches!(readable, Ok(Ok(()))) {
+                    biased;
+                    readable = stream.readable() => match readable {
+                        Ok(()) => break,
+                        Err(_) => return,
+                    },
+                    () = timer.as_mut() => {
+                        if tokio::time::Instant::now() >= due {
                             return;
                         }
+                        timer.as_mut().reset(due);
                     }
-                    _ = stopped(&mut self.stop) => return,
+                    () = self.stop.fired() => return,
                 }
             }
+            busy = parked_at.elapsed() < BUSY;
         }
     }
 
     /// Serves HTTP/1.1 until the connection closes (`None`) or goes idle: then the socket
-    /// and the bytes read from it but not yet parsed.
-    async fn session(&mut self, stream: TcpStream, left_over: Bytes) -> Option<(TcpStream, Bytes)> {
+    /// and the bytes read from it but not yet parsed. With `linger`, a busy connection stays
+    /// in its session until it has been idle for [`LINGER`]: re-creating hyper's connection
+    /// between every two requests would cost more than the requests.
+    async fn session(
+        &mut self,
+        stream: TcpStream,
+        left_over: Bytes,
+        mut linger: Option<Pin<&mut tokio::time::Sleep>>,
+    ) -> Option<(TcpStream, Bytes)> {
         let fresh = left_over.is_empty();
         let activity = Arc::new(Activity::default());
         let io = SessionIo::new(stream, left_over, activity.clone());
@@ -240,16 +269,32 @@ where
             .h1
             .serve_connection(TokioIo::new(io), service)
             .with_upgrades();
-        let mut stopping = false;
-        let mut stop = std::pin::pin!(stopped(&mut self.stop));
+        let mut shut = false;
+        // The number of requests at the last idle moment: a new idle moment moves the linger.
+        let mut idle_after = usize::MAX;
+        let stop = &mut self.stop;
         let ended = std::future::poll_fn(|cx| {
-            if !stopping && stop.as_mut().poll(cx).is_ready() {
+            let stopping = stop.poll_fired(cx);
+            if stopping && !shut {
                 Pin::new(&mut conn).graceful_shutdown();
-                stopping = true;
+                shut = true;
             }
-            match Pin::new(&mut conn).poll(cx) {
-                Poll::Ready(result) => Poll::Ready(Some(result)),
-                Poll::Pending if !stopping && activity.idle(fresh) => Poll::Ready(None),
+            if let Poll::Ready(result) = Pin::new(&mut conn).poll(cx) {
+                return Poll::Ready(Some(result));
+            }
+            if stopping || !activity.idle(fresh) {
+                return Poll::Pending;
+            }
+            let Some(timer) = linger.as_mut() else {
+                return Poll::Ready(None);
+            };
+            let requests = activity.requests();
+            if requests != idle_after {
+                idle_after = requests;
+                timer.as_mut().reset(tokio::time::Instant::now() + LINGER);
+            }
+            match timer.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(None),
                 Poll::Pending => Poll::Pending,
             }
         })
@@ -282,7 +327,7 @@ where
         let mut conn = std::pin::pin!(conn);
         let result = tokio::select! {
             result = conn.as_mut() => result,
-            _ = stopped(&mut self.stop) => {
+            () = self.stop.fired() => {
                 conn.as_mut().graceful_shutdown();
                 conn.await
             }
@@ -320,9 +365,53 @@ where
     }
 }
 
-/// Resolves once the server is stopping (or its stop signal is gone).
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stopping| *stopping).await;
+/// The server's stop signal as one connection waits for it: one waiter, registered once for
+/// the connection's life rather than at every request. Polling a registered waiter takes
+/// the signal's lock, so after the first poll it is polled again only once the signal has
+/// changed, which a second receiver reads with one atomic load.
+struct Stop {
+    signal: Pin<Box<dyn Future<Output = ()> + Send>>,
+    changed: watch::Receiver<bool>,
+    registered: bool,
+    fired: bool,
+}
+
+impl Stop {
+    fn new(stop: watch::Receiver<bool>) -> Stop {
+        let changed = stop.clone();
+        let mut stop = stop;
+        let signal = async move {
+            // A dropped sender means the server is gone: stop as well.
+            let _ = stop.wait_for(|stopping| *stopping).await;
+        };
+        Stop {
+            signal: Box::pin(signal),
+            changed,
+            registered: false,
+            fired: false,
+        }
+    }
+
+    /// Whether the server is stopping; wakes the task when it starts to. The task's waker
+    /// stays the same for its life, so the first registration holds.
+    fn poll_fired(&mut self, cx: &mut std::task::Context<'_>) -> bool {
+        if self.fired {
+            return true;
+        }
+        if !self.registered || self.changed.has_changed().unwrap_or(true) {
+            self.registered = true;
+            self.fired = self.signal.as_mut().poll(cx).is_ready();
+        }
+        self.fired
+    }
+
+    async fn fired(&mut self) {
+        std::future::poll_fn(|cx| match self.poll_fired(cx) {
+            true => Poll::Ready(()),
+            false => Poll::Pending,
+        })
+        .await
+    }
 }
 
 /// HTTP/1.1 with a header read timeout, and HTTP/2 with the same header size limit.
