@@ -229,3 +229,38 @@ async fn a_busy_connection_that_pauses_is_answered_after_the_pause() {
     assert!(body.ends_with("\nabcd"), "{body}");
     assert_eq!(b.hits(), 21);
 }
+
+#[tokio::test]
+async fn a_request_head_sent_a_byte_at_a_time_still_meets_the_header_timeout() {
+    let p = proxy_with(None, |o| {
+        o.limits.header_timeout = Duration::from_millis(300);
+    })
+    .await;
+    let mut s = TcpStream::connect(("127.0.0.1", p.port())).await.unwrap();
+    s.write_all(b"GET /index").await.unwrap();
+    // One byte every 100 ms, each arriving before any single wait would time out.
+    let started = std::time::Instant::now();
+    let mut closed = false;
+    for byte in b".html?a-very-long-query-string-sent-slowly-to-hold-the-connection"
+        .iter()
+        .cycle()
+    {
+        if started.elapsed() > Duration::from_secs(5) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if s.write_all(&[*byte]).await.is_err() {
+            closed = true;
+            break;
+        }
+        let mut buf = [0u8; 512];
+        if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(1), s.read(&mut buf)).await {
+            // 0: closed; anything else: the timeout's answer (408) before closing.
+            closed = n == 0 || String::from_utf8_lossy(&buf[..n]).contains(" 408 ");
+            if closed {
+                break;
+            }
+        }
+    }
+    assert!(closed, "a head dribbled in for 5 s was still being read");
+}

@@ -219,14 +219,23 @@ where
         // moving a deadline later is one atomic store.
         let mut timer = std::pin::pin!(tokio::time::sleep(limit));
         let (mut stream, mut left_over, mut busy) = (stream, Bytes::new(), false);
+        // Since when the sessions have ended with part of a request head read: each session
+        // times its head afresh, so a head sent a byte at a time is bounded here.
+        let mut partial_since = None;
         loop {
             let linger = busy.then_some(timer.as_mut());
             let session = Box::pin(self.session(stream, left_over, linger)).await;
             let Some(parked) = session else { return };
             (stream, left_over) = parked;
             if !left_over.is_empty() {
+                let since = *partial_since.get_or_insert_with(tokio::time::Instant::now);
+                if since.elapsed() >= limit {
+                    tracing::debug!("{}: request head too slow", self.peer.remote);
+                    return;
+                }
                 continue;
             }
+            partial_since = None;
             // Idle: nothing but the socket, until the browser sends again or `limit` passes.
             let parked_at = tokio::time::Instant::now();
             let due = parked_at + limit;
