@@ -48,12 +48,18 @@ async fn send_in_pieces(s: &mut TcpStream, pieces: &[&[u8]]) {
     }
 }
 
-#[tokio::test]
-async fn requests_split_by_pauses_and_pipelined_are_all_answered_in_order() {
+/// devproxy with `/api` forwarded to an echo backend, one connection to it, and its Host line.
+async fn api_connection() -> (Backend, Proxy, TcpStream, String) {
     let b = echo_backend().await;
     let p = proxy(&format!(r#"{{ "/api": "{}" }}"#, b.url())).await;
-    let mut s = TcpStream::connect(("127.0.0.1", p.port())).await.unwrap();
+    let s = TcpStream::connect(("127.0.0.1", p.port())).await.unwrap();
     let host = format!("Host: 127.0.0.1:{}\r\n", p.port());
+    (b, p, s, host)
+}
+
+#[tokio::test]
+async fn requests_split_by_pauses_and_pipelined_are_all_answered_in_order() {
+    let (b, _p, mut s, host) = api_connection().await;
 
     // One whole request, then idle.
     let first = format!("GET /api/one HTTP/1.1\r\n{host}\r\n");
@@ -88,10 +94,7 @@ async fn requests_split_by_pauses_and_pipelined_are_all_answered_in_order() {
 
 #[tokio::test]
 async fn a_slow_upload_on_a_reused_connection_arrives_whole() {
-    let b = echo_backend().await;
-    let p = proxy(&format!(r#"{{ "/api": "{}" }}"#, b.url())).await;
-    let mut s = TcpStream::connect(("127.0.0.1", p.port())).await.unwrap();
-    let host = format!("Host: 127.0.0.1:{}\r\n", p.port());
+    let (b, _p, mut s, host) = api_connection().await;
     s.write_all(format!("GET /api/first HTTP/1.1\r\n{host}\r\n").as_bytes())
         .await
         .unwrap();
@@ -208,10 +211,7 @@ async fn a_websocket_opens_on_a_connection_that_served_requests_before() {
 
 #[tokio::test]
 async fn a_busy_connection_that_pauses_is_answered_after_the_pause() {
-    let b = echo_backend().await;
-    let p = proxy(&format!(r#"{{ "/api": "{}" }}"#, b.url())).await;
-    let mut s = TcpStream::connect(("127.0.0.1", p.port())).await.unwrap();
-    let host = format!("Host: 127.0.0.1:{}\r\n", p.port());
+    let (b, _p, mut s, host) = api_connection().await;
     // Requests back to back: the connection counts as busy and lingers between them.
     for i in 0..20 {
         s.write_all(format!("GET /api/burst/{i} HTTP/1.1\r\n{host}\r\n").as_bytes())
