@@ -165,6 +165,7 @@ async fn nginx_sends_each_request_where_devproxy_sends_it() {
     );
     let p = proxy(&config).await;
     std::fs::write(p.site.join("assets/app.3f2a9c1b.js"), "hashed").unwrap();
+    std::fs::write(p.site.join("assets/my-component.js"), "named").unwrap();
     let port = free_port();
     let site = p.site.display().to_string();
     let (conf, warnings) = tokio::task::spawn_blocking({
@@ -253,4 +254,8 @@ async fn nginx_sends_each_request_where_devproxy_sends_it() {
         hashed.header("cache-control"),
         Some("public, max-age=31536000, immutable")
     );
+    // A name that only looks like it has a hash is revalidated, as devproxy serves it.
+    let named = get(&format!("{nginx_url}/assets/my-component.js")).await;
+    assert_eq!(named.status, 200);
+    assert_eq!(named.header("cache-control"), Some("no-cache"));
 }

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::{whole_path_rewrite, Exported, Plan, Site, HASHED};
+use super::{hashed, whole_path_rewrite, Exported, Plan, Site};
 
 pub(super) fn write(site: &Site<'_>, plans: &[Plan]) -> Exported {
     let mut s = String::new();
@@ -172,9 +172,9 @@ fn files(s: &mut String, site: &Site<'_>) {
         false => format!("\thandle_path {base}/* {{"),
     };
     let _ = writeln!(s, "{open}");
-    let _ = writeln!(s, "\t\t@hashed path_regexp hashed {}", quote(HASHED));
+    let _ = writeln!(s, "\t\t@hashed path_regexp hashed {}", quote(&hashed()));
     s.push_str("\t\theader @hashed Cache-Control \"public, max-age=31536000, immutable\"\n");
-    let _ = writeln!(s, "\t\t@fresh not path_regexp {}", quote(HASHED));
+    let _ = writeln!(s, "\t\t@fresh not path_regexp {}", quote(&hashed()));
     s.push_str("\t\theader @fresh Cache-Control \"no-cache\"\n");
     if site.spa {
         s.push_str("\t\t# Only page navigations get index.html; a missing script or API call stays a 404.\n\t\t@page {\n\t\t\tnot file\n\t\t\theader Accept *text/html*\n\t\t}\n\t\trewrite @page /index.html\n");

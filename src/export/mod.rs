@@ -55,7 +55,23 @@ pub(crate) fn export(server: Server, site: &Site<'_>) -> Exported {
 
 /// Files whose names carry a content hash (`main.3f2a9c1b.js`, `index-BxK2a9_Z.css`): cached
 /// for a year, as bundlers intend. Everything else is revalidated, as devproxy does.
-const HASHED: &str = r"[.-][0-9A-Za-z_-]{8,}\.(?:js|mjs|css|woff2?|ttf|otf|eot|png|jpe?g|gif|svg|webp|avif|ico|wasm|map)$";
+///
+/// The hash is 8 or more of `[0-9A-Za-z_-]` after a `.` or `-`, with at least one digit: a
+/// word (`my-component.js`, `polyfills.js`) is a name that may be rebuilt with new content, and
+/// a year in the browser's cache would keep the old. Caddy's RE2 has no look-ahead, so "at
+/// least one digit" is one branch per place of the first digit.
+fn hashed() -> String {
+    const ANY: &str = "[0-9A-Za-z_-]";
+    const NOT_DIGIT: &str = "[A-Za-z_-]";
+    let mut branches: Vec<String> = (0..8)
+        .map(|k| format!("{NOT_DIGIT}{{{k}}}[0-9]{ANY}{{{},}}", 7 - k))
+        .collect();
+    branches.push(format!("{NOT_DIGIT}{{8,}}[0-9]{ANY}*"));
+    format!(
+        r"[.-](?:{})\.(?:js|mjs|css|woff2?|ttf|otf|eot|png|jpe?g|gif|svg|webp|avif|ico|wasm|map)$",
+        branches.join("|")
+    )
+}
 
 /// One rule, in the terms both servers use.
 struct Plan {
@@ -262,6 +278,30 @@ fn shift_groups(to: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn hashed_names_need_a_digit_in_the_hash() {
+        let re = regex::Regex::new(&hashed()).expect("compiles");
+        for name in [
+            "/assets/app.3f2a9c1b.js",
+            "/assets/index-BkJ3x_9a.js",
+            "/main.0123456789abcdef.css",
+            "/chunk-2ABCDEFG.js",
+            "/fonts/inter-abcdefgh1.woff2",
+        ] {
+            assert!(re.is_match(name), "{name} should count as hashed");
+        }
+        for name in [
+            "/assets/my-component.js",
+            "/polyfills.js",
+            "/jquery-3.6.0.min.js",
+            "/assets/app.3f2a9c1.js",
+            "/index.html",
+            "/assets/app.3f2a9c1b.js.txt",
+        ] {
+            assert!(!re.is_match(name), "{name} should not count as hashed");
+        }
+    }
+
     use super::*;
 
     #[test]

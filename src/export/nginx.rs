@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::{whole_path_rewrite, Exported, Plan, Site, HASHED};
+use super::{hashed, whole_path_rewrite, Exported, Plan, Site};
 
 pub(super) fn write(site: &Site<'_>, plans: &[Plan]) -> Exported {
     let mut s = String::new();
@@ -167,7 +167,7 @@ fn files(s: &mut String, site: &Site<'_>) {
     let _ = writeln!(
         s,
         "    location ~* {} {{\n        add_header Cache-Control \"public, max-age=31536000, immutable\";\n{}        try_files $uri =404;\n    }}",
-        quote(HASHED),
+        quote(&hashed()),
         strip_base(base)
     );
     if !base.is_empty() {
