@@ -413,17 +413,25 @@ def wrk(url, conns, seconds, work):
     return {"p99_ms": float(got["P99"]), "p999_ms": float(got["P999"]), "rps": float(got["RPS"]), "errors": int(got["ERR"])}
 
 
-def tails_and_reloads(work, results, procs):
-    if not shutil.which("wrk"):
-        print("no wrk: tail latency and reloads under load skipped", file=sys.stderr)
-        return
+def backend_and_rules(work, procs, name, rules):
+    """Starts the demo backend; writes `rules(backend_port)` as NAME.conf.json beside a site
+    folder. Returns the backend's port, the site and the config."""
     bp = common.free_port()
     start([os.path.join(ROOT, "target/release/examples/backend"), str(bp)], bp, procs)
     site = os.path.join(work, "api")
     os.makedirs(site, exist_ok=True)
-    config = os.path.join(work, "tail.conf.json")
+    config = os.path.join(work, f"{name}.conf.json")
     with open(config, "w") as f:
-        json.dump({"/api": {"target": f"http://{HOST}:{bp}", "pathRewrite": {"^/api": ""}}}, f)
+        json.dump(rules(bp), f)
+    return bp, site, config
+
+
+def tails_and_reloads(work, results, procs):
+    if not shutil.which("wrk"):
+        print("no wrk: tail latency and reloads under load skipped", file=sys.stderr)
+        return
+    bp, site, config = backend_and_rules(work, procs, "tail", lambda bp: {
+        "/api": {"target": f"http://{HOST}:{bp}", "pathRewrite": {"^/api": ""}}})
     dp = common.free_port()
     devproxy = start([DEVPROXY, "serve", site, "-c", config, "-p", str(dp), "--strict-port", "-q"], dp, procs)
     urls = {"devproxy": f"http://{HOST}:{dp}/api/hello"}
@@ -516,13 +524,8 @@ def many_connections(work, results, procs):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     idle = 10_000 if hard >= 12_000 else hard - 2_000
-    bp = common.free_port()
-    start([os.path.join(ROOT, "target/release/examples/backend"), str(bp)], bp, procs)
-    site = os.path.join(work, "api")
-    os.makedirs(site, exist_ok=True)
-    config = os.path.join(work, "many.conf.json")
-    with open(config, "w") as f:
-        json.dump({"/socket": {"target": f"ws://{HOST}:{bp}", "ws": True}}, f)
+    bp, site, config = backend_and_rules(work, procs, "many", lambda bp: {
+        "/socket": {"target": f"ws://{HOST}:{bp}", "ws": True}})
     with open(os.path.join(site, "index.html"), "w") as f:
         f.write("<!doctype html>hi\n")
     dp = common.free_port()
